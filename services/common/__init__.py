@@ -1,0 +1,1 @@
+"""Code every Chikaya service needs: contracts, configuration, storage adapters, the outbox."""

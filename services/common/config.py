@@ -1,0 +1,57 @@
+"""Settings from the environment, with embedded defaults that run on one laptop.
+
+Every setting is read when it is needed, so tests and the launcher can set the
+environment before a service starts.  `.env.example` lists them all.
+"""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def var_dir() -> Path:
+    """Where embedded defaults keep their data (SQLite files, blobs, outbox logs)."""
+    path = Path(os.environ.get("CHIKAYA_VAR_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def amqp_uri() -> str:
+    return os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def database_url(service: str) -> str:
+    """`<SERVICE>_DATABASE_URL`, else a SQLite file of the service's own under var/."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{var_dir() / (service + '.db')}"
+
+
+def blob_dir() -> Path:
+    path = Path(os.environ.get("BLOB_DIR", var_dir() / "blobs"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def outbox_dir() -> Path:
+    """Where the embedded SMS and e-mail adapters write the messages they would send."""
+    path = Path(os.environ.get("NOTIFY_OUTBOX_DIR", var_dir() / "outbox"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def public_base_url() -> str:
+    """The address citizens reach the portal on, used in links inside messages."""
+    return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:%s" % os.environ.get("PORT", "8080"))
+
+
+def nameko_config(service: str) -> dict:
+    """The config dict handed to a nameko service container."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "SERIALIZER": "json",
+        # one prefetch window per worker pool keeps a slow handler from hoarding messages
+        "max_workers": int(os.environ.get(f"{service.upper()}_MAX_WORKERS", "10")),
+        "DATABASE_URL": database_url(service),
+    }

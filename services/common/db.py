@@ -1,0 +1,110 @@
+"""The database adapter: one engine per service, a session per nameko worker, migrations.
+
+SQLite under var/ is the embedded default; `<SERVICE>_DATABASE_URL` points a service at
+PostgreSQL.  Under nameko's eventlet hub psycopg2 must yield while it waits on the
+server, which psycogreen arranges.
+"""
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from services.common import config
+
+_ALEMBIC_DIR = Path(__file__).with_name("alembic")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timestamps stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _green_psycopg_if_needed():
+    from eventlet import patcher
+    if patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+        patch_psycopg()
+
+
+def alembic_config(service: str, url: str, metadata: sa.MetaData) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_ALEMBIC_DIR))
+    versions = Path(config.ROOT, "services", service, "migrations")
+    cfg.set_main_option("version_locations", str(versions))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["url"] = url
+    cfg.attributes["metadata"] = metadata
+    return cfg
+
+
+def migrate(service: str, url: str, metadata: sa.MetaData) -> None:
+    """Bring the service's database to the newest migration in services/<service>/migrations."""
+    command.upgrade(alembic_config(service, url, metadata), "heads")
+
+
+class Database(DependencyProvider):
+    """Gives each worker its own session; what the worker did not commit is rolled back."""
+
+    def __init__(self, metadata: sa.MetaData):
+        self.metadata = metadata
+
+    def setup(self):
+        _green_psycopg_if_needed()
+        url = self.container.config.get("DATABASE_URL") or config.database_url(self.container.service_name)
+        self.engine = make_engine(url)
+        migrate(self.container.service_name, url, self.metadata)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        session = self.sessionmaker()
+        worker_ctx.data.setdefault("_db_sessions", {})[self] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = worker_ctx.data.get("_db_sessions", {}).pop(self, None)
+        if session is not None:
+            session.close()
+
+
+class ProcessedEventMixin:
+    """One row per event a consumer has handled, written in the consumer's own transaction."""
+    consumer: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,121 @@
+"""The event contracts: one marshmallow schema per fact, validated by producers and consumers.
+
+An event is a flat JSON object: the envelope (`event_id`, `occurred_at`, `version`) plus
+the data its consumers need.  Consumers ignore fields they do not know, so a producer
+may add fields without a new version; removing or changing one needs a new `version`.
+"""
+import uuid
+from datetime import datetime, timezone
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+
+class EventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class ComplainantSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    full_name = fields.String(required=True)
+    status = fields.String(required=True)
+    id_type = fields.String(required=True)
+    id_number = fields.String(required=True)
+    email = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)  # E.164
+
+
+class AttachmentSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    blob_key = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+
+
+class ComplaintSubmitted(EventSchema):
+    """Intake committed a new complaint; it carries what routing, notify and stats need."""
+    tracking_number = fields.String(required=True)
+    type = fields.String(required=True)
+    administration_code = fields.String(required=True)  # "UNKNOWN" when the citizen did not know
+    subject = fields.String(required=True)
+    description = fields.String(required=True)
+    region = fields.String(required=True)
+    language = fields.String(required=True, validate=validate.OneOf(["ar", "fr"]))
+    complainant = fields.Nested(ComplainantSchema, required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
+    submitted_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+
+
+class ComplaintRouted(EventSchema):
+    """Routing chose the administration (or the triage queue) and queued it for its consumer."""
+    tracking_number = fields.String(required=True)
+    administration_code = fields.String(required=True)
+    triage = fields.Boolean(required=True)
+    type = fields.String(required=True)
+    region = fields.String(required=True)
+
+
+class ComplaintDelivered(EventSchema):
+    """The administration's consumer handed the complaint to the administration's side."""
+    tracking_number = fields.String(required=True)
+    administration_code = fields.String(required=True)
+    destination = fields.String(required=True)  # "inbox" or "webhook"
+
+
+class NotificationSent(EventSchema):
+    """Notify handed a message for the citizen to the SMS or e-mail provider."""
+    tracking_number = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["sms", "email"]))
+    template = fields.String(required=True)
+    language = fields.String(required=True)
+    provider = fields.String(required=True)
+
+
+# name -> (producing service, schema class, current version)
+EVENTS = {
+    "complaint.submitted": ("intake", ComplaintSubmitted, 1),
+    "complaint.routed": ("routing", ComplaintRouted, 1),
+    "complaint.delivered": ("routing", ComplaintDelivered, 1),
+    "notification.sent": ("notify", NotificationSent, 1),
+}
+
+
+class InvalidEvent(ValueError):
+    pass
+
+
+def source_of(name: str) -> str:
+    return EVENTS[name][0]
+
+
+def make_event(name: str, data: dict, event_id: uuid.UUID | None = None) -> dict:
+    """Build the JSON-ready payload of event `name`, refusing data that breaks its contract."""
+    _source, schema_class, version = EVENTS[name]
+    payload = {
+        "event_id": str(event_id or uuid.uuid4()),
+        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "version": version,
+        **data,
+    }
+    errors = schema_class().validate(payload)
+    if errors:
+        raise InvalidEvent(f"{name}: {errors}")
+    return payload
+
+
+def load_event(name: str, payload: dict) -> dict:
+    """Validate a received payload; a consumer never acts on an event that breaks the contract."""
+    try:
+        return EVENTS[name][1]().load(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(f"{name}: {exc.messages}") from exc

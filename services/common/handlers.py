@@ -1,0 +1,106 @@
+"""How a service consumes an event: validated against its contract, handled once, retried
+with backoff when the handler fails, and parked in a dead-letter queue rather than dropped.
+"""
+import functools
+import logging
+import random
+from collections import Counter
+
+import eventlet
+from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from sqlalchemy.exc import IntegrityError
+
+from services.common import config
+from services.common.events import InvalidEvent, load_event, source_of
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+DEAD_LETTER_EXCHANGE = "chikaya.dead-letters"
+
+
+def dead_letter_queue_name(service: str) -> str:
+    return f"dead-letters.{service}"
+
+
+class ReliableEventHandler(EventHandler):
+    """nameko's event handler, but a failure is retried with backoff, then parked."""
+
+    def setup(self):
+        super().setup()
+        self._attempts = Counter()
+        uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
+        service = self.container.service_name
+        exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+        self._parking = Queue(dead_letter_queue_name(service), exchange=exchange,
+                              routing_key=service, durable=True)
+        self._publisher = Publisher(uri, use_confirms=True, mandatory=True,
+                                    declare=[exchange, self._parking])
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        key = (message.payload or {}).get("event_id") if isinstance(message.payload, dict) else None
+        self._attempts[key] += 1
+        permanent = issubclass(exc_info[0], InvalidEvent)
+        if permanent or self._attempts[key] >= MAX_ATTEMPTS:
+            self._park(message, exc_info)
+            self._attempts.pop(key, None)
+            self.queue_consumer.ack_message(message)
+            return
+        delay = min(30, 0.5 * 2 ** self._attempts[key]) * random.uniform(0.5, 1)
+        log.warning("%s failed on %s (attempt %s), retrying in %.1fs: %r", self.method_name,
+                    self.event_type, self._attempts[key], delay, exc_info[1])
+        eventlet.sleep(delay)
+        self.queue_consumer.requeue_message(message)
+
+    def _park(self, message, exc_info):
+        """Keep the message, and why it failed, where an operator can see and replay it."""
+        headers = {
+            "x-original-exchange": message.delivery_info.get("exchange"),
+            "x-original-routing-key": message.delivery_info.get("routing_key"),
+            "x-consumer": f"{self.container.service_name}.{self.method_name}",
+            "x-error": repr(exc_info[1])[:1000],
+        }
+        self._publisher.publish(message.payload, exchange=self._parking.exchange,
+                                routing_key=self._parking.routing_key, headers=headers)
+        log.error("parked %s for %s in %s: %r", self.event_type, self.method_name,
+                  self._parking.name, exc_info[1])
+
+
+def consumes(event_name: str, processed_model):
+    """Decorate `method(self, event)` to handle `event_name` exactly once.
+
+    The service must have `db` (a Database session).  The processed-event row is written
+    in the handler's own transaction, so a redelivered event finds it and changes nothing;
+    the message is acked only after that commit.  If the service has an `outbox`, what the
+    handler staged in it is relayed straight after the commit.
+    """
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(self, payload):
+            event = load_event(event_name, payload)
+            session = self.db
+            consumer = f"{self.name}.{method.__name__}"
+            key = (consumer, str(event["event_id"]))
+            if session.get(processed_model, key) is not None:
+                return
+            session.add(processed_model(consumer=key[0], event_id=key[1]))
+            method(self, event)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # a concurrent delivery of the same event won the race
+                if session.get(processed_model, key) is None:
+                    raise
+                return
+            relay = getattr(self, "outbox", None)
+            if relay is not None:
+                relay.relay_pending()
+
+        return ReliableEventHandler.decorator(source_of(event_name), event_name)(wrapper)
+
+    return decorator

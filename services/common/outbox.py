@@ -1,0 +1,114 @@
+"""The transactional outbox: a message is written in the same transaction as the fact it
+announces, then relayed to RabbitMQ with publisher confirms, `mandatory` and persistent
+delivery.  A row leaves the outbox only once the broker has confirmed it, so a crash at
+any point means the message is sent again later, never lost: consumers are idempotent.
+"""
+import logging
+import random
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from kombu import Exchange
+from kombu.exceptions import OperationalError
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.common import config
+from services.common.db import Database, UTCDateTime, utcnow
+from services.common.events import make_event, source_of
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+MAX_BACKOFF_SECONDS = 60
+
+
+class OutboxMixin:
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    exchange: Mapped[str] = mapped_column(sa.String(100))
+    routing_key: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+def event_exchange_name(source_service: str) -> str:
+    """nameko's convention, so `@event_handler(source, name)` receives what we relay."""
+    return f"{source_service}.events"
+
+
+def add_event(session: Session, outbox_model, name: str, data: dict, event_id=None) -> dict:
+    """Stage event `name` in the caller's transaction; it is published after the commit."""
+    payload = make_event(name, data, event_id=event_id)
+    session.add(outbox_model(exchange=event_exchange_name(source_of(name)), routing_key=name,
+                             payload=payload))
+    return payload
+
+
+def add_message(session: Session, outbox_model, exchange: str, routing_key: str, payload: dict):
+    """Stage a message for a non-event exchange (e.g. the per-ministry topic exchange)."""
+    session.add(outbox_model(exchange=exchange, routing_key=routing_key, payload=payload))
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows, oldest first; safe to run in several processes at once."""
+
+    def __init__(self, sessionmaker, outbox_model, amqp_uri: str):
+        self.sessionmaker = sessionmaker
+        self.model = outbox_model
+        self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
+        self._declared = set()
+
+    def _exchange(self, name: str) -> Exchange:
+        return Exchange(name, type="topic", durable=True)
+
+    def relay_pending(self) -> int:
+        """Publish what is due; returns how many rows left the outbox."""
+        sent = 0
+        with self.sessionmaker() as session:
+            query = (sa.select(self.model)
+                     .where(self.model.next_attempt_at <= utcnow())
+                     .order_by(self.model.id).limit(BATCH_SIZE))
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            for row in session.scalars(query):
+                try:
+                    exchange = self._exchange(row.exchange)
+                    declare = [] if row.exchange in self._declared else [exchange]
+                    self.publisher.publish(row.payload, exchange=exchange, routing_key=row.routing_key,
+                                           declare=declare)
+                    self._declared.add(row.exchange)
+                except (UndeliverableMessage, OperationalError, OSError) as exc:
+                    # unroutable (no consumer queue bound yet) or the broker is away: keep the
+                    # row and try it again later
+                    row.attempts += 1
+                    delay = min(MAX_BACKOFF_SECONDS, 2 ** min(row.attempts, 6)) * random.uniform(0.5, 1)
+                    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                    row.last_error = repr(exc)[:1000]
+                    log.warning("outbox %s %s not relayed (attempt %s): %r",
+                                row.routing_key, row.id, row.attempts, exc)
+                    if isinstance(exc, UndeliverableMessage):
+                        continue  # one unroutable message must not hold back the others
+                    break
+                session.delete(row)
+                sent += 1
+            session.commit()
+        return sent
+
+
+class Outbox(DependencyProvider):
+    """Gives workers the service's relay; its timer and its writers call `relay_pending()`."""
+
+    def __init__(self, outbox_model):
+        self.model = outbox_model
+
+    def start(self):
+        database = next(ext for ext in self.container.dependencies if isinstance(ext, Database))
+        uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
+        self.relay = OutboxRelay(database.sessionmaker, self.model, uri)
+
+    def get_dependency(self, worker_ctx):
+        return self.relay

@@ -1,0 +1,122 @@
+"""Test fixtures: every run gets its own RabbitMQ vhost and its own PostgreSQL databases,
+so runs can repeat and never see each other's messages or rows.
+
+Run through `make test`, which uses `nameko test` (pytest with eventlet's monkey patch) so
+nameko containers can run inside the test process.
+"""
+import itertools
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from urllib.parse import quote
+
+import psycopg2
+import pytest
+
+RUN_ID = uuid.uuid4().hex[:8]
+RABBIT_USER = os.environ.get("TEST_RABBIT_USER", "guest")
+RABBIT_PASSWORD = os.environ.get("TEST_RABBIT_PASSWORD", "guest")
+RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1, message="condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def _rabbitmqctl(*args):
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True)
+
+
+_vhost_count = itertools.count()
+
+
+@pytest.fixture
+def amqp_uri():
+    """A vhost of the test's own on the real broker: no queue or message outlives the test."""
+    vhost = f"chikaya-test-{RUN_ID}-{next(_vhost_count)}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, RABBIT_USER, ".*", ".*", ".*")
+    yield f"amqp://{RABBIT_USER}:{RABBIT_PASSWORD}@{RABBIT_HOST}/{quote(vhost, safe='')}"
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def rabbit_config(amqp_uri):
+    """Overrides nameko's fixture of the same name, which needs the management plugin."""
+    return {"AMQP_URI": amqp_uri, "SERIALIZER": "json"}
+
+
+class PostgresDatabases:
+    """Creates throw-away PostgreSQL databases and drops them at the end of the run."""
+
+    def __init__(self, server_url):
+        self.server_url = server_url
+        self.created = []
+
+    def _admin(self):
+        connection = psycopg2.connect(self.server_url)
+        connection.autocommit = True
+        return connection
+
+    def create(self, service: str) -> str:
+        name = f"chikaya_{RUN_ID}_{service}_{len(self.created)}"
+        connection = self._admin()
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        self.created.append(name)
+        base, _slash, _db = self.server_url.rpartition("/")
+        return f"{base}/{name}"
+
+    def drop_all(self):
+        connection = self._admin()
+        with connection.cursor() as cursor:
+            for name in self.created:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    databases = PostgresDatabases(POSTGRES_URL)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def database_url(postgres):
+    """`database_url("intake")` gives a fresh, empty PostgreSQL database for that service."""
+    return postgres.create
+
+
+@pytest.fixture
+def service_config(rabbit_config, database_url):
+    """nameko config for one service under test: this run's vhost and a fresh database."""
+    def make(service: str, **extra):
+        return {**rabbit_config, "DATABASE_URL": database_url(service), **extra}
+    return make
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    """Embedded-default files (blobs, the SMS/e-mail outbox, inboxes) in a fresh folder."""
+    path = tmp_path / "var"
+    path.mkdir()
+    monkeypatch.setenv("CHIKAYA_VAR_DIR", str(path))
+    return path
+
+
+def pytest_report_header(config):
+    missing = [tool for tool in ("rabbitmqctl",) if shutil.which(tool) is None]
+    return f"chikaya test run {RUN_ID}" + (f" (missing: {missing})" if missing else "")

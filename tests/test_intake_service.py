@@ -1,0 +1,122 @@
+"""Intake in a real nameko container, on this run's vhost and a fresh PostgreSQL database."""
+import pytest
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import create_engine, text
+
+from services.common.errors import NotFound, ValidationFailed
+from kombu import Connection, Exchange, Queue
+
+from services.common.events import load_event, make_event
+from services.intake.service import IntakeService
+from tests.conftest import wait_for
+from tests.factories import valid_submission
+
+
+@pytest.fixture
+def intake(container_factory, service_config):
+    config = service_config("intake")
+    container = container_factory(IntakeService, config)
+    container.start()
+    container.db_url = config["DATABASE_URL"]
+    return container
+
+
+def rows(url, sql, **params):
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        result = connection.execute(text(sql), params).mappings().all()
+    engine.dispose()
+    return result
+
+
+def listen(amqp_uri, exchange_name, routing_key):
+    """A durable queue of the test's own, bound like a consumer's would be."""
+    exchange = Exchange(exchange_name, type="topic", durable=True)
+    queue = Queue(f"test-{routing_key}", exchange=exchange, routing_key=routing_key)
+    with Connection(amqp_uri) as connection:
+        queue(connection.default_channel).declare()
+    return queue
+
+
+def test_submit_commits_the_complaint_and_publishes_it(intake, amqp_uri):
+    queue = listen(amqp_uri, "intake.events", "complaint.submitted")
+    with entrypoint_hook(intake, "submit") as submit:
+        receipt = submit(valid_submission())
+    assert receipt["status"] == "submitted"
+    [complaint] = rows(intake.db_url, "select * from complaints")
+    assert complaint["tracking_number"] == receipt["tracking_number"]
+    assert complaint["complainant_phone"] == "+212612345678"
+    # the outbox empties once the broker confirmed the event
+    wait_for(lambda: not rows(intake.db_url, "select id from outbox"), message="outbox relayed")
+    with Connection(amqp_uri) as connection:
+        message = queue(connection.default_channel).get(no_ack=True)
+    event = load_event("complaint.submitted", message.decode())
+    assert event["tracking_number"] == receipt["tracking_number"]
+    assert message.properties["delivery_mode"] == 2
+
+
+def test_an_event_nobody_listens_to_yet_waits_in_the_outbox(intake):
+    with entrypoint_hook(intake, "submit") as submit:
+        submit(valid_submission())
+    wait_for(lambda: rows(intake.db_url, "select attempts from outbox where attempts > 0"),
+             message="a refused publish attempt")
+    assert len(rows(intake.db_url, "select id from outbox")) == 1
+
+
+def test_invalid_submission_is_refused_and_leaves_nothing(intake):
+    bad = valid_submission()
+    bad["complainant"].pop("phone")
+    bad["complainant"].pop("email")
+    bad["subject"] = ""
+    with entrypoint_hook(intake, "submit") as submit:
+        with pytest.raises(ValidationFailed) as error:
+            submit(bad)
+    assert error.value.errors["complainant.contact"] == ["contact_required"]
+    assert error.value.errors["subject"] == ["required"]
+    assert rows(intake.db_url, "select id from complaints") == []
+    assert rows(intake.db_url, "select id from outbox") == []
+
+
+def test_same_client_reference_files_once(intake):
+    submission = valid_submission(client_reference="form-1234-abcd")
+    with entrypoint_hook(intake, "submit") as submit:
+        first = submit(submission)
+        second = submit(submission)
+    assert first["tracking_number"] == second["tracking_number"]
+    assert len(rows(intake.db_url, "select id from complaints")) == 1
+
+
+def test_track_needs_the_right_contact(intake):
+    with entrypoint_hook(intake, "submit") as submit:
+        receipt = submit(valid_submission(email="Citizen@Example.ma"))
+    number = receipt["tracking_number"]
+    with entrypoint_hook(intake, "track") as track:
+        view = track(number.lower().replace("-", ""), "citizen@example.ma")
+        assert view["status"] == "submitted"
+        assert [entry["status"] for entry in view["timeline"]] == ["submitted"]
+        assert track(number, "06 12 34 56 78")["tracking_number"] == number
+        for wrong_number, contact in [(number, "other@example.ma"), (number, "0699999999"),
+                                      ("AAAA-AAAA-AAAAA", "citizen@example.ma"), (number, "")]:
+            with pytest.raises(NotFound):
+                track(wrong_number, contact)
+
+
+def test_routed_and_delivered_events_move_the_status_once(intake, rabbit_config):
+    with entrypoint_hook(intake, "submit") as submit:
+        number = submit(valid_submission())["tracking_number"]
+    dispatch = event_dispatcher(rabbit_config)
+    routed = make_event("complaint.routed", {"tracking_number": number, "administration_code": "CNSS",
+                                             "triage": False, "type": "complaint", "region": "CS"})
+    delivered = make_event("complaint.delivered", {"tracking_number": number,
+                                                   "administration_code": "CNSS", "destination": "inbox"})
+    # delivered first and twice: the status must still end at "received" with one entry each
+    for payload, method, source, name in [(delivered, "on_delivered", "routing", "complaint.delivered"),
+                                          (delivered, "on_delivered", "routing", "complaint.delivered"),
+                                          (routed, "on_routed", "routing", "complaint.routed")]:
+        with entrypoint_waiter(intake, method):
+            dispatch(source, name, payload)
+    with entrypoint_hook(intake, "track") as track:
+        view = track(number, "0612345678")
+    assert view["status"] == "received"
+    assert [entry.get("status") for entry in view["timeline"]] == ["submitted", "received", "routed"]
