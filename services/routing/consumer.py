@@ -1,0 +1,174 @@
+"""The process each administration runs to receive its complaints (pika, not nameko).
+
+    python -m services.routing.consumer --administration CNSS
+    python -m services.routing.consumer --all            # embedded default: every queue
+
+It consumes only the named administrations' queues, hands each complaint to the
+administration's side (a directory inbox, or `--webhook-url`), announces
+`complaint.delivered` with a broker-confirmed publish, and only then acks.  If it dies
+between the hand-over and the ack, the complaint comes again: the inbox overwrites the same
+file / the webhook gets the same Idempotency-Key, and the event keeps the same id.
+Each thread has its own connection; a lost connection is retried with backoff.
+"""
+import argparse
+import json
+import logging
+import random
+import signal
+import threading
+import time
+import uuid
+
+import pika
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.common import config
+from services.common.db import make_engine, migrate
+from services.common.events import make_event
+from services.common.outbox import event_exchange_name
+from services.routing import domain, topology
+from services.routing.inbox import DeliveryFailed, DirectoryInbox, WebhookInbox
+from services.routing.models import Administration, Base
+from services.routing.schemas import RoutedComplaint
+
+log = logging.getLogger("chikaya.consumer")
+
+MAX_RETRY_DELAY = 60
+
+
+def delivered_event(complaint: dict, destination: str) -> dict:
+    event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"delivered:{complaint['message_id']}")
+    return make_event("complaint.delivered", {
+        "tracking_number": complaint["tracking_number"],
+        "administration_code": complaint["administration_code"],
+        "destination": destination}, event_id=event_id)
+
+
+class AdministrationConsumer:
+    """One thread's worth: a connection, a channel, the administrations' queues."""
+
+    def __init__(self, amqp_uri, codes, inbox, prefetch=10, stopping=None):
+        self.parameters = pika.URLParameters(amqp_uri)
+        self.codes = sorted(codes)
+        self.inbox = inbox
+        self.prefetch = prefetch
+        self.stopping = stopping or threading.Event()
+        self.connection = None
+        self.delivered = 0
+        self.failures_in_a_row = 0
+
+    def declare(self, channel):
+        channel.exchange_declare(topology.ROUTED_EXCHANGE, "topic", durable=True)
+        channel.exchange_declare(topology.DEAD_LETTER_EXCHANGE, "fanout", durable=True)
+        channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True)
+        channel.queue_bind(topology.DEAD_LETTER_QUEUE, topology.DEAD_LETTER_EXCHANGE)
+        channel.exchange_declare(event_exchange_name("routing"), "topic", durable=True)
+        for code in self.codes:
+            queue = topology.queue_name(code)
+            channel.queue_declare(queue, durable=True, arguments=topology.queue_arguments())
+            channel.queue_bind(queue, topology.ROUTED_EXCHANGE, routing_key=code)
+
+    def run(self):
+        """Consume until stopped, reconnecting with exponential backoff and jitter."""
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                self.connection = pika.BlockingConnection(self.parameters)
+                channel = self.connection.channel()
+                channel.confirm_delivery()
+                channel.basic_qos(prefetch_count=self.prefetch)
+                self.declare(channel)
+                for code in self.codes:
+                    channel.basic_consume(topology.queue_name(code), self.on_message)
+                log.info("consuming %s", ", ".join(self.codes))
+                attempt = 0
+                while not self.stopping.is_set():
+                    self.connection.process_data_events(time_limit=1)
+                self.connection.close()
+            except pika.exceptions.AMQPError as exc:
+                attempt += 1
+                delay = min(MAX_RETRY_DELAY, 2 ** attempt) * random.uniform(0.5, 1)
+                log.warning("connection lost (%r); reconnecting in %.1fs", exc, delay)
+                self.stopping.wait(delay)
+
+    def on_message(self, channel, method, properties, body):
+        try:
+            complaint = RoutedComplaint().load(json.loads(body))
+            complaint = RoutedComplaint().dump(complaint)
+        except (ValueError, ValidationError) as exc:
+            # a message that breaks the contract will never succeed: dead-letter it for an operator
+            log.error("rejecting malformed message on %s: %r", method.routing_key, exc)
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        try:
+            self.inbox.deliver(complaint)
+            channel.basic_publish(
+                event_exchange_name("routing"), "complaint.delivered",
+                json.dumps(delivered_event(complaint, self.inbox.name)),
+                pika.BasicProperties(content_type="application/json", delivery_mode=2),
+                mandatory=True)
+        except (DeliveryFailed, OSError, pika.exceptions.UnroutableError,
+                pika.exceptions.NackError) as exc:
+            # the administration's side (or the bus) did not take it: keep it queued, try later
+            self.failures_in_a_row += 1
+            delay = min(MAX_RETRY_DELAY, 2 ** self.failures_in_a_row) * random.uniform(0.5, 1)
+            log.warning("%s not delivered to %s (%r); retrying in %.1fs",
+                        complaint["tracking_number"], complaint["administration_code"], exc, delay)
+            self.connection.sleep(delay)
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            return
+        self.failures_in_a_row = 0
+        channel.basic_ack(method.delivery_tag)
+        self.delivered += 1
+        log.info("%s delivered to %s", complaint["tracking_number"], complaint["administration_code"])
+
+
+def all_codes() -> set[str]:
+    url = config.database_url("routing")
+    migrate("routing", url, Base.metadata)
+    engine = make_engine(url)
+    with sessionmaker(bind=engine)() as session:
+        codes = set(session.scalars(select(Administration.code)))
+    engine.dispose()
+    return codes | {domain.TRIAGE}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Receive one administration's complaints.")
+    parser.add_argument("--administration", action="append", default=[], metavar="CODE",
+                        help="administration code whose queue to consume (repeatable; TRIAGE for triage)")
+    parser.add_argument("--all", action="store_true", help="consume every administration's queue")
+    parser.add_argument("--webhook-url", help="POST each complaint here instead of the directory inbox")
+    parser.add_argument("--inbox-dir", help="directory inbox root (default: var/inbox)")
+    parser.add_argument("--threads", type=int, default=1, help="consumer threads, one connection each")
+    parser.add_argument("--prefetch", type=int, default=10)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s consumer %(levelname)s %(message)s")
+
+    codes = set(args.administration) | (all_codes() if args.all else set())
+    if not codes:
+        parser.error("name at least one --administration, or --all")
+    if args.webhook_url:
+        make_inbox = lambda: WebhookInbox(args.webhook_url)  # noqa: E731
+    else:
+        root = args.inbox_dir or (config.var_dir() / "inbox")
+        make_inbox = lambda: DirectoryInbox(root)  # noqa: E731
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    consumers = [AdministrationConsumer(config.amqp_uri(), codes, make_inbox(), args.prefetch, stopping)
+                 for _ in range(args.threads)]
+    threads = [threading.Thread(target=consumer.run, name=f"consumer-{n}")
+               for n, consumer in enumerate(consumers)]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

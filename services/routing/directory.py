@@ -1,0 +1,106 @@
+"""The directory of administrations: the shipped list loads at start, and an operator adds
+more from a CSV or JSON file without touching code:
+
+    python -m services.routing.directory import more-administrations.csv
+
+CSV files need the columns code,name_ar,name_fr,kind (UTF-8).  An entry whose code exists
+is updated, a new code is added; a file with any invalid row changes nothing.
+"""
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.common import config
+from services.common.db import make_engine, migrate
+from services.routing.domain import administration_errors
+from services.routing.models import Administration, Base
+
+SHIPPED = Path(__file__).with_name("data") / "administrations.json"
+FIELDS = ("code", "name_ar", "name_fr", "kind")
+
+
+class InvalidDirectory(ValueError):
+    pass
+
+
+def read_entries(path: Path) -> list[dict]:
+    """Entries of a .json (array of objects) or .csv file, all checked before any is used."""
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            entries = list(csv.DictReader(handle))
+    else:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(entries, list):
+        raise InvalidDirectory(f"{path}: expected a list of administrations")
+    problems, seen = [], set()
+    for number, entry in enumerate(entries, start=1):
+        entry = {key: str(entry.get(key) or "").strip() for key in FIELDS}
+        errors = administration_errors(entry)
+        if entry["code"] in seen:
+            errors.append(f"code {entry['code']} appears twice")
+        seen.add(entry["code"])
+        problems += [f"entry {number}: {error}" for error in errors]
+        entries[number - 1] = entry
+    if problems:
+        raise InvalidDirectory("\n".join(problems))
+    return entries
+
+
+def upsert(session: Session, entries: list[dict], overwrite: bool = True) -> tuple[int, int]:
+    """(added, updated); with overwrite=False existing entries are left as the operator set them."""
+    existing = {admin.code: admin for admin in session.scalars(select(Administration))}
+    added = updated = 0
+    for entry in entries:
+        admin = existing.get(entry["code"])
+        if admin is None:
+            session.add(Administration(**entry))
+            added += 1
+        elif overwrite and any(getattr(admin, key) != entry[key] for key in FIELDS):
+            for key in FIELDS:
+                setattr(admin, key, entry[key])
+            updated += 1
+    return added, updated
+
+
+def load_shipped(session: Session) -> int:
+    """Add the shipped administrations that are missing; an operator's edits are kept."""
+    added, _updated = upsert(session, read_entries(SHIPPED), overwrite=False)
+    return added
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Manage routing's directory of administrations.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    importer = commands.add_parser("import", help="add or update administrations from a CSV/JSON file")
+    importer.add_argument("file", type=Path)
+    commands.add_parser("list", help="print the directory as JSON")
+    args = parser.parse_args(argv)
+
+    url = config.database_url("routing")
+    migrate("routing", url, Base.metadata)
+    engine = make_engine(url)
+    with sessionmaker(bind=engine)() as session:
+        if args.command == "list":
+            rows = session.scalars(select(Administration).order_by(Administration.code))
+            json.dump([{key: getattr(row, key) for key in FIELDS} for row in rows],
+                      sys.stdout, ensure_ascii=False, indent=2)
+            return 0
+        try:
+            entries = read_entries(args.file)
+        except (InvalidDirectory, json.JSONDecodeError, OSError) as exc:
+            print(f"nothing imported: {exc}", file=sys.stderr)
+            return 1
+        added, updated = upsert(session, entries)
+        session.commit()
+        print(f"{added} administrations added, {updated} updated")
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

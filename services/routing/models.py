@@ -1,0 +1,39 @@
+"""The tables routing owns: the directory of administrations and where each complaint went."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import ProcessedEventMixin, UTCDateTime, utcnow
+from services.common.outbox import OutboxMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Administration(Base):
+    __tablename__ = "administrations"
+
+    code: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    name_ar: Mapped[str] = mapped_column(sa.String(300))
+    name_fr: Mapped[str] = mapped_column(sa.String(300))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+
+
+class RoutingDecision(Base):
+    __tablename__ = "routing_decisions"
+
+    tracking_number: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    requested_code: Mapped[str] = mapped_column(sa.String(24))
+    administration_code: Mapped[str] = mapped_column(sa.String(24), index=True)
+    triage: Mapped[bool] = mapped_column(sa.Boolean)
+    routed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outbox(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"

@@ -1,0 +1,206 @@
+"""Routing over the real bus: the directory, the decision, the per-administration queue and
+the administration's own pika consumer."""
+import json
+import threading
+from contextlib import closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pika
+import pytest
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.db import make_engine
+from services.common.events import load_event, make_event
+from services.routing import directory, topology
+from services.routing.consumer import AdministrationConsumer
+from services.routing.inbox import DirectoryInbox, WebhookInbox
+from services.routing.models import Administration
+from services.routing.service import RoutingService
+from tests.conftest import wait_for
+from tests.factories import valid_submission
+
+
+def submitted_event(**overrides):
+    data = valid_submission(**overrides)
+    data.pop("client_reference", None)
+    data["complainant"]["phone"] = "+212612345678"
+    return make_event("complaint.submitted", {
+        **data, "tracking_number": "ABCD-EFGH-JKMNP", "attachments": [],
+        "submitted_at": "2026-11-29T08:00:00+00:00"})
+
+
+def bound_queue(amqp_uri, exchange, routing_key):
+    queue = Queue(f"test-{routing_key}", exchange=Exchange(exchange, type="topic", durable=True),
+                  routing_key=routing_key)
+    with Connection(amqp_uri) as connection:
+        queue(connection.default_channel).declare()
+    return queue
+
+
+def take(amqp_uri, queue_name):
+    with Connection(amqp_uri) as connection:
+        message = Queue(queue_name, no_declare=True)(connection.default_channel).get(no_ack=True)
+    return message and message.decode()
+
+
+@pytest.fixture
+def routing(container_factory, service_config):
+    container = container_factory(RoutingService, service_config("routing"))
+    container.start()
+    return container
+
+
+def test_the_shipped_directory_loads_at_start(routing):
+    with entrypoint_hook(routing, "list_administrations") as list_administrations:
+        administrations = list_administrations()
+    assert len(administrations) >= 40
+    cnss = next(entry for entry in administrations if entry["code"] == "CNSS")
+    assert cnss["name_ar"] == "الصندوق الوطني للضمان الاجتماعي" and cnss["kind"] == "public_institution"
+    assert {entry["kind"] for entry in administrations} == {"ministry", "public_institution", "local_authority"}
+
+
+def test_a_complaint_goes_to_its_administrations_queue_once(routing, rabbit_config, amqp_uri):
+    routed = bound_queue(amqp_uri, "routing.events", "complaint.routed")
+    event = submitted_event()
+    dispatch = event_dispatcher(rabbit_config)
+    for _ in range(2):  # a redelivered event must not send the complaint twice
+        with entrypoint_waiter(routing, "on_submitted"):
+            dispatch("intake", "complaint.submitted", event)
+    message = wait_for(lambda: take(amqp_uri, topology.queue_name("CNSS")), message="routed complaint")
+    assert message["tracking_number"] == "ABCD-EFGH-JKMNP" and message["triage"] is False
+    assert message["complainant"]["full_name"] == "Fatima Zahra El Amrani"
+    announced = load_event("complaint.routed", wait_for(lambda: take(amqp_uri, routed.name)))
+    assert announced["administration_code"] == "CNSS"
+    assert take(amqp_uri, topology.queue_name("CNSS")) is None
+    assert take(amqp_uri, routed.name) is None
+
+
+@pytest.mark.parametrize("requested", ["UNKNOWN", "NO_SUCH_ADMIN"])
+def test_unknown_administration_goes_to_triage(routing, rabbit_config, amqp_uri, requested):
+    with entrypoint_waiter(routing, "on_submitted"):
+        event_dispatcher(rabbit_config)("intake", "complaint.submitted",
+                                        submitted_event(administration_code=requested))
+    message = wait_for(lambda: take(amqp_uri, topology.queue_name("TRIAGE")), message="triage")
+    assert message["triage"] is True and message["requested_administration_code"] == requested
+
+
+def test_import_adds_and_updates_and_refuses_a_bad_file(tmp_path, database_url, monkeypatch):
+    url = database_url("routing")
+    monkeypatch.setenv("ROUTING_DATABASE_URL", url)
+    good = tmp_path / "more.csv"
+    good.write_text("code,name_ar,name_fr,kind\n"
+                    "COMMUNE_SAFI,جماعة آسفي,Commune de Safi,local_authority\n"
+                    "CNSS,الصندوق الوطني للضمان الاجتماعي,CNSS (nom corrigé),public_institution\n",
+                    encoding="utf-8")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"code": "OK_CODE", "name_ar": "اسم", "name_fr": "Nom", "kind": "ministry"},
+                               {"code": "lower", "name_ar": "", "name_fr": "x", "kind": "bank"}]))
+    assert directory.main(["import", str(good)]) == 0
+    assert directory.main(["import", str(bad)]) == 1
+    engine = make_engine(url)
+    with sessionmaker(bind=engine)() as session:
+        codes = {row.code: row for row in session.scalars(select(Administration))}
+    engine.dispose()
+    assert codes["COMMUNE_SAFI"].name_fr == "Commune de Safi"
+    assert codes["CNSS"].name_fr == "CNSS (nom corrigé)"
+    assert "OK_CODE" not in codes  # one bad row and nothing of the file is imported
+
+
+def routed_complaint(code="CNSS", tracking="ABCD-EFGH-JKMNP"):
+    return {"message_id": "6f1c1c1e-5f7a-4c56-9d0e-0c6a3f2b9a10", "tracking_number": tracking,
+            "administration_code": code, "requested_administration_code": code, "triage": False,
+            "type": "complaint", "subject": "Retard", "description": "Une description assez longue.",
+            "region": "CS", "language": "fr", "attachments": [],
+            "complainant": {"full_name": "Ali", "status": "citizen", "id_type": "cnie",
+                            "id_number": "BK1", "email": None, "phone": "+212612345678"},
+            "submitted_at": "2026-11-29T08:00:00+00:00"}
+
+
+def publish_routed(amqp_uri, complaint):
+    exchange = Exchange(topology.ROUTED_EXCHANGE, type="topic", durable=True)
+    with Connection(amqp_uri) as connection:
+        connection.Producer().publish(complaint, exchange=exchange, routing_key=complaint["administration_code"],
+                                      declare=[exchange], serializer="json")
+
+
+@pytest.fixture
+def run_consumer(amqp_uri):
+    running = []
+
+    def start(codes, inbox):
+        consumer = AdministrationConsumer(amqp_uri, codes, inbox, prefetch=5)
+        thread = threading.Thread(target=consumer.run, daemon=True)
+        thread.start()
+        running.append((consumer, thread))
+        wait_for(lambda: consumer.connection and consumer.connection.is_open, message="consumer up")
+        return consumer
+
+    yield start
+    for consumer, thread in running:
+        consumer.stopping.set()
+        thread.join(timeout=10)
+
+
+def test_consumer_takes_only_its_own_queue_and_acks_after_the_inbox(amqp_uri, tmp_path, run_consumer):
+    delivered = bound_queue(amqp_uri, "routing.events", "complaint.delivered")
+    inbox = DirectoryInbox(tmp_path / "inbox")
+    run_consumer({"CNSS"}, inbox)
+    with closing(pika.BlockingConnection(pika.URLParameters(amqp_uri))) as connection:
+        AdministrationConsumer(amqp_uri, {"ONEE"}, inbox).declare(connection.channel())
+    publish_routed(amqp_uri, routed_complaint("CNSS"))
+    publish_routed(amqp_uri, routed_complaint("ONEE", tracking="ONEE-ONEE-ONEE0"))
+    path = inbox.path_for("CNSS", "ABCD-EFGH-JKMNP")
+    wait_for(path.exists, message="complaint in the CNSS inbox")
+    assert json.loads(path.read_text("utf-8"))["subject"] == "Retard"
+    event = load_event("complaint.delivered", wait_for(lambda: take(amqp_uri, delivered.name)))
+    assert event["tracking_number"] == "ABCD-EFGH-JKMNP" and event["destination"] == "inbox"
+    # ONEE's complaint stays in ONEE's queue for ONEE's own consumer
+    assert not inbox.path_for("ONEE", "ONEE-ONEE-ONEE0").exists()
+    assert take(amqp_uri, topology.queue_name("ONEE"))["tracking_number"] == "ONEE-ONEE-ONEE0"
+
+
+class FlakyMinistry(BaseHTTPRequestHandler):
+    """A ministry's case system that fails twice before it accepts a complaint."""
+    received = []
+    failures_left = 2
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if FlakyMinistry.failures_left > 0:
+            FlakyMinistry.failures_left -= 1
+            self.send_response(503)
+        else:
+            FlakyMinistry.received.append((self.headers["Idempotency-Key"], body))
+            self.send_response(201)
+        self.end_headers()
+
+    def log_message(self, *_args):
+        pass
+
+
+def test_webhook_down_then_up_gets_the_complaint_once(amqp_uri, run_consumer):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyMinistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        delivered = bound_queue(amqp_uri, "routing.events", "complaint.delivered")
+        run_consumer({"CNSS"}, WebhookInbox(f"http://127.0.0.1:{server.server_port}/complaints"))
+        publish_routed(amqp_uri, routed_complaint("CNSS"))
+        event = load_event("complaint.delivered",
+                           wait_for(lambda: take(amqp_uri, delivered.name), timeout=30))
+        assert event["destination"] == "webhook"
+        assert [key for key, _body in FlakyMinistry.received] == ["6f1c1c1e-5f7a-4c56-9d0e-0c6a3f2b9a10"]
+    finally:
+        server.shutdown()
+
+
+def test_a_malformed_message_is_dead_lettered_not_lost(amqp_uri, tmp_path, run_consumer):
+    run_consumer({"CNSS"}, DirectoryInbox(tmp_path))
+    broken = routed_complaint("CNSS")
+    del broken["tracking_number"]
+    publish_routed(amqp_uri, broken)
+    parked = wait_for(lambda: take(amqp_uri, topology.DEAD_LETTER_QUEUE), message="dead letter")
+    assert parked["subject"] == "Retard"
