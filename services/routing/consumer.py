@@ -29,6 +29,7 @@ from services.common.db import make_engine, migrate
 from services.common.events import make_event
 from services.common.outbox import event_exchange_name
 from services.routing import domain, topology
+from services.routing.directory import SHIPPED, read_entries
 from services.routing.inbox import DeliveryFailed, DirectoryInbox, WebhookInbox
 from services.routing.models import Administration, Base
 from services.routing.schemas import RoutedComplaint
@@ -126,13 +127,15 @@ class AdministrationConsumer:
 
 
 def all_codes() -> set[str]:
+    """Every administration in routing's directory (shipped or imported), and triage."""
+    shipped = {entry["code"] for entry in read_entries(SHIPPED)}
     url = config.database_url("routing")
     migrate("routing", url, Base.metadata)
     engine = make_engine(url)
     with sessionmaker(bind=engine)() as session:
         codes = set(session.scalars(select(Administration.code)))
     engine.dispose()
-    return codes | {domain.TRIAGE}
+    return shipped | codes | {domain.TRIAGE}
 
 
 def main(argv=None):

@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`.  Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REQUIREMENTS := requirements-dev.txt gateway/requirements.txt $(wildcard services/*/requirements.txt)
+
+.PHONY: run test bench install clean
+
+$(BIN)/.installed: $(REQUIREMENTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	@if [ -z "$$AMQP_URI" ]; then scripts/ensure-services.sh rabbitmq; fi
+	$(BIN)/python scripts/run_platform.py
+
+test: install
+	scripts/ensure-services.sh rabbitmq postgresql
+	$(BIN)/nameko test tests -q -p no:cacheprovider
+
+bench: install
+	scripts/ensure-services.sh rabbitmq
+	$(BIN)/python bench/submit_complaints.py
+
+clean:
+	rm -rf $(VENV) var

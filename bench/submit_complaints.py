@@ -1,0 +1,149 @@
+"""Submit complaints through the HTTP API with concurrency, against the whole platform as
+`make run` starts it, and against a bare Flask endpoint served the same way in the same run.
+
+Prints throughput and p50/p95/p99 latency for both, how long the platform took to hand
+every complaint to the ministry's consumer, and the broker connections before and after
+(the gateway must reuse its RPC connections, not open one per request).
+
+    make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not come up")
+
+
+def complaint(number: int) -> dict:
+    return {
+        "type": "complaint", "administration_code": "CNSS", "region": "CS", "language": "ar",
+        "subject": f"Retard de pension n°{number}",
+        "description": "Ma pension n'a pas été versée depuis trois mois malgré mes relances.",
+        "complainant": {"full_name": "Fatima Zahra El Amrani", "status": "citizen", "id_type": "cnie",
+                        "id_number": "BK123456", "email": f"citizen{number}@example.ma",
+                        "phone": "0612345678"},
+    }
+
+
+def load(url: str, total: int, concurrency: int) -> dict:
+    """POST `total` complaints with `concurrency` clients; latencies of the 2xx answers."""
+    sessions = {}
+
+    def one(number):
+        session = sessions.setdefault(number % concurrency, requests.Session())
+        started = time.perf_counter()
+        response = session.post(url, json=complaint(number), timeout=30)
+        return time.perf_counter() - started, response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, range(total)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(latency for latency, status in results if status in (200, 201))
+    errors = sum(1 for _latency, status in results if status not in (200, 201))
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
+    return {"requests": total, "errors": errors, "seconds": elapsed, "throughput": total / elapsed,
+            "p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def broker_connections(vhost: str) -> int:
+    out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", vhost, "name"],
+                         capture_output=True, text=True, check=True).stdout
+    return len([line for line in out.splitlines() if line.strip() and line.strip() != "name"])
+
+
+def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                             "--workers", env["GATEWAY_WORKERS"], "--threads", env["GATEWAY_THREADS"],
+                             app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--requests", type=int, default=400)
+    parser.add_argument("-c", "--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    vhost = f"chikaya-bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
+    var = Path(tempfile.mkdtemp(prefix="chikaya-bench-"))
+    port, bare_port = free_port(), free_port()
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "PORT": str(port),
+           "CHIKAYA_VAR_DIR": str(var), "GATEWAY_WORKERS": os.environ.get("GATEWAY_WORKERS", "2"),
+           "GATEWAY_THREADS": os.environ.get("GATEWAY_THREADS", "4")}
+    platform = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare = gunicorn("bench.bare_app:app", bare_port, env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        wait_http(f"http://127.0.0.1:{bare_port}/api/v1/complaints")
+        # warm up: each gateway worker opens its RPC connection and fills its caches
+        load(f"http://127.0.0.1:{port}/api/v1/complaints", 20, 4)
+        connections_before = broker_connections(vhost)
+        api = load(f"http://127.0.0.1:{port}/api/v1/complaints", args.requests, args.concurrency)
+        connections_after = broker_connections(vhost)
+        started = time.monotonic()
+        inbox = var / "inbox" / "CNSS"
+        expected = args.requests + 20
+        while len(list(inbox.glob("*.json"))) < expected and time.monotonic() - started < 300:
+            time.sleep(0.2)
+        drained = time.monotonic() - started
+        delivered = len(list(inbox.glob("*.json")))
+        baseline = load(f"http://127.0.0.1:{bare_port}/api/v1/complaints", args.requests, args.concurrency)
+    finally:
+        platform.send_signal(signal.SIGINT)
+        bare.terminate()
+        platform.wait(timeout=60)
+        bare.wait(timeout=30)
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        shutil.rmtree(var, ignore_errors=True)
+
+    print(f"\nPOST /api/v1/complaints, {args.requests} requests, {args.concurrency} concurrent clients, "
+          f"gunicorn {env['GATEWAY_WORKERS']} workers x {env['GATEWAY_THREADS']} threads, embedded defaults\n")
+    print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, figures in (("chikaya gateway", api), ("bare Flask", baseline)):
+        print(f"{name:<24}{figures['throughput']:>9.1f}{figures['p50']:>9.1f}{figures['p95']:>9.1f}"
+              f"{figures['p99']:>9.1f}{figures['errors']:>8}")
+    print(f"\nall {delivered}/{expected} complaints in the ministry inbox {drained:.1f} s after the last answer")
+    print(f"broker connections on the vhost: {connections_before} before the run, {connections_after} after "
+          f"{args.requests} requests")
+    print(json.dumps({"gateway": api, "bare_flask": baseline, "drain_seconds": drained,
+                      "delivered": delivered, "connections_before": connections_before,
+                      "connections_after": connections_after}))
+
+
+if __name__ == "__main__":
+    main()

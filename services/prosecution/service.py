@@ -1,0 +1,13 @@
+"""The public-prosecution channel (رئاسة النيابة العامة): a confidential service with its own
+data, queues and staff.  Filing and following prosecution complaints come with issue 5; for
+now it only answers on the bus, so the platform runs and is deployed whole.
+"""
+from nameko.rpc import rpc
+
+
+class ProsecutionService:
+    name = "prosecution"
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "status": "ok"}
