@@ -1,4 +1,5 @@
 """Valid inputs that tests change one field at a time."""
+from datetime import datetime, timezone
 
 
 def valid_submission(**overrides) -> dict:
@@ -23,3 +24,10 @@ def valid_submission(**overrides) -> dict:
         "complainant": complainant,
         **overrides,
     }
+
+
+def submitted_event_data(tracking_number: str = "ABCD-EFGH-JKMN0", **overrides) -> dict:
+    """The data of a `complaint.submitted` event as intake would publish it (pass to make_event)."""
+    submission = valid_submission(**{"phone": "+212612345678", **overrides})
+    return {**submission, "tracking_number": tracking_number,
+            "submitted_at": datetime.now(timezone.utc).isoformat()}

@@ -2,14 +2,12 @@
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from nameko.standalone.events import event_dispatcher
-from sqlalchemy import create_engine, text
 
 from services.common.errors import NotFound, ValidationFailed
-from kombu import Connection, Exchange, Queue
-
 from services.common.events import load_event, make_event
 from services.intake.service import IntakeService
 from tests.conftest import wait_for
+from tests.helpers import listen, rows, take
 from tests.factories import valid_submission
 
 
@@ -22,23 +20,6 @@ def intake(container_factory, service_config):
     return container
 
 
-def rows(url, sql, **params):
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        result = connection.execute(text(sql), params).mappings().all()
-    engine.dispose()
-    return result
-
-
-def listen(amqp_uri, exchange_name, routing_key):
-    """A durable queue of the test's own, bound like a consumer's would be."""
-    exchange = Exchange(exchange_name, type="topic", durable=True)
-    queue = Queue(f"test-{routing_key}", exchange=exchange, routing_key=routing_key)
-    with Connection(amqp_uri) as connection:
-        queue(connection.default_channel).declare()
-    return queue
-
-
 def test_submit_commits_the_complaint_and_publishes_it(intake, amqp_uri):
     queue = listen(amqp_uri, "intake.events", "complaint.submitted")
     with entrypoint_hook(intake, "submit") as submit:
@@ -49,8 +30,7 @@ def test_submit_commits_the_complaint_and_publishes_it(intake, amqp_uri):
     assert complaint["complainant_phone"] == "+212612345678"
     # the outbox empties once the broker confirmed the event
     wait_for(lambda: not rows(intake.db_url, "select id from outbox"), message="outbox relayed")
-    with Connection(amqp_uri) as connection:
-        message = queue(connection.default_channel).get(no_ack=True)
+    message = take(amqp_uri, queue.name, raw=True)
     event = load_event("complaint.submitted", message.decode())
     assert event["tracking_number"] == receipt["tracking_number"]
     assert message.properties["delivery_mode"] == 2

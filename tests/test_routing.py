@@ -21,30 +21,12 @@ from services.routing.inbox import DirectoryInbox, WebhookInbox
 from services.routing.models import Administration
 from services.routing.service import RoutingService
 from tests.conftest import wait_for
-from tests.factories import valid_submission
+from tests.factories import submitted_event_data
+from tests.helpers import listen, take
 
 
 def submitted_event(**overrides):
-    data = valid_submission(**overrides)
-    data.pop("client_reference", None)
-    data["complainant"]["phone"] = "+212612345678"
-    return make_event("complaint.submitted", {
-        **data, "tracking_number": "ABCD-EFGH-JKMNP", "attachments": [],
-        "submitted_at": "2026-11-29T08:00:00+00:00"})
-
-
-def bound_queue(amqp_uri, exchange, routing_key):
-    queue = Queue(f"test-{routing_key}", exchange=Exchange(exchange, type="topic", durable=True),
-                  routing_key=routing_key)
-    with Connection(amqp_uri) as connection:
-        queue(connection.default_channel).declare()
-    return queue
-
-
-def take(amqp_uri, queue_name):
-    with Connection(amqp_uri) as connection:
-        message = Queue(queue_name, no_declare=True)(connection.default_channel).get(no_ack=True)
-    return message and message.decode()
+    return make_event("complaint.submitted", submitted_event_data("ABCD-EFGH-JKMNP", **overrides))
 
 
 @pytest.fixture
@@ -64,7 +46,7 @@ def test_the_shipped_directory_loads_at_start(routing):
 
 
 def test_a_complaint_goes_to_its_administrations_queue_once(routing, rabbit_config, amqp_uri):
-    routed = bound_queue(amqp_uri, "routing.events", "complaint.routed")
+    routed = listen(amqp_uri, "routing.events", "complaint.routed")
     event = submitted_event()
     dispatch = event_dispatcher(rabbit_config)
     for _ in range(2):  # a redelivered event must not send the complaint twice
@@ -146,7 +128,7 @@ def run_consumer(amqp_uri):
 
 
 def test_consumer_takes_only_its_own_queue_and_acks_after_the_inbox(amqp_uri, tmp_path, run_consumer):
-    delivered = bound_queue(amqp_uri, "routing.events", "complaint.delivered")
+    delivered = listen(amqp_uri, "routing.events", "complaint.delivered")
     inbox = DirectoryInbox(tmp_path / "inbox")
     run_consumer({"CNSS"}, inbox)
     with closing(pika.BlockingConnection(pika.URLParameters(amqp_uri))) as connection:
@@ -186,7 +168,7 @@ def test_webhook_down_then_up_gets_the_complaint_once(amqp_uri, run_consumer):
     server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyMinistry)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        delivered = bound_queue(amqp_uri, "routing.events", "complaint.delivered")
+        delivered = listen(amqp_uri, "routing.events", "complaint.delivered")
         run_consumer({"CNSS"}, WebhookInbox(f"http://127.0.0.1:{server.server_port}/complaints"))
         publish_routed(amqp_uri, routed_complaint("CNSS"))
         event = load_event("complaint.delivered",

@@ -1,0 +1,43 @@
+"""The tables notify owns: one row per message it was asked to send, its processed events, its outbox."""
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import ProcessedEventMixin, UTCDateTime, utcnow
+from services.common.outbox import OutboxMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Delivery(Base):
+    """A message to one recipient on one channel for one event: queued, then sent or failed.
+
+    The unique key means a message for an event can be recorded, and so sent, only once.
+    """
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("event_id", "channel", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(36))
+    tracking_number: Mapped[str] = mapped_column(sa.String(20), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    template: Mapped[str] = mapped_column(sa.String(60))
+    language: Mapped[str] = mapped_column(sa.String(2))
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    provider_id: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Outbox(OutboxMixin, Base):
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    __tablename__ = "processed_events"

@@ -1,0 +1,41 @@
+"""Stats' nameko entrypoints: count complaints from the events, answer with the totals."""
+from nameko.rpc import rpc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.common.db import Database
+from services.common.handlers import consumes
+from services.stats import domain, reports
+from services.stats.models import Base, ComplaintFact, ProcessedEvent
+
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class StatsService:
+    name = "stats"
+
+    db = Database(Base.metadata)
+
+    def _fact(self, tracking_number):
+        """The complaint's facts, created by whichever of its events comes first, and locked
+        so two events of one complaint handled at once apply one after the other."""
+        insert = _INSERT[self.db.bind.dialect.name]
+        self.db.execute(insert(ComplaintFact)
+                        .values(tracking_number=tracking_number)
+                        .on_conflict_do_nothing(index_elements=["tracking_number"]))
+        return self.db.get(ComplaintFact, tracking_number, with_for_update=True)
+
+    @consumes("complaint.submitted", ProcessedEvent)
+    def on_submitted(self, event):
+        domain.record_submitted(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.routed", ProcessedEvent)
+    def on_routed(self, event):
+        domain.record_routed(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.delivered", ProcessedEvent)
+    def on_delivered(self, event):
+        domain.record_delivered(self._fact(event["tracking_number"]), event)
+
+    @rpc
+    def totals(self):
+        return reports.totals(self.db)
