@@ -40,7 +40,7 @@ def wait_http(url: str, timeout: float = 120) -> None:
         try:
             if requests.get(url, timeout=1).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still starting
             pass
         time.sleep(0.3)
     raise SystemExit(f"{url} did not come up")

@@ -75,14 +75,15 @@ def stop(processes: dict) -> None:
 
 
 def interrupt(*_args):
-    """SIGTERM (from a supervisor or a test) stops the platform like Ctrl-C does."""
+    """SIGTERM (from a supervisor) stops the platform like Ctrl-C does."""
     raise KeyboardInterrupt
 
 
 def main() -> int:
     port = os.environ.get("PORT", "8080")
     processes: dict[str, subprocess.Popen] = {}
-    signal.signal(signal.SIGTERM, interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background shell ignores it
+        signal.signal(signum, interrupt)
     print(f"Chikaya on {config.amqp_uri().rsplit('@', 1)[-1]}; data in {config.var_dir()}", flush=True)
     try:
         for service in SERVICES:

@@ -15,6 +15,8 @@ from urllib.parse import quote
 import psycopg2
 import pytest
 
+pytest_plugins = ["tests.gateway_support"]
+
 RUN_ID = uuid.uuid4().hex[:8]
 RABBIT_USER = os.environ.get("TEST_RABBIT_USER", "guest")
 RABBIT_PASSWORD = os.environ.get("TEST_RABBIT_PASSWORD", "guest")
@@ -120,3 +122,23 @@ def var_dir(tmp_path, monkeypatch):
 def pytest_report_header(config):
     missing = [tool for tool in ("rabbitmqctl",) if shutil.which(tool) is None]
     return f"chikaya test run {RUN_ID}" + (f" (missing: {missing})" if missing else "")
+
+
+@pytest.fixture
+def intake(container_factory, service_config):
+    """The real intake service in a container; `intake.db_url` is its database."""
+    from services.intake.service import IntakeService
+    config = service_config("intake")
+    container = container_factory(IntakeService, config)
+    container.start()
+    container.db_url = config["DATABASE_URL"]
+    return container
+
+
+@pytest.fixture
+def routing(container_factory, service_config, var_dir):
+    """The real routing service in a container, with the shipped directory loaded."""
+    from services.routing.service import RoutingService
+    container = container_factory(RoutingService, service_config("routing"))
+    container.start()
+    return container

@@ -5,19 +5,9 @@ from nameko.standalone.events import event_dispatcher
 
 from services.common.errors import NotFound, ValidationFailed
 from services.common.events import load_event, make_event
-from services.intake.service import IntakeService
 from tests.conftest import wait_for
 from tests.helpers import listen, rows, take
 from tests.factories import valid_submission
-
-
-@pytest.fixture
-def intake(container_factory, service_config):
-    config = service_config("intake")
-    container = container_factory(IntakeService, config)
-    container.start()
-    container.db_url = config["DATABASE_URL"]
-    return container
 
 
 def test_submit_commits_the_complaint_and_publishes_it(intake, amqp_uri):

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pika
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import select
@@ -19,7 +19,6 @@ from services.routing import directory, topology
 from services.routing.consumer import AdministrationConsumer
 from services.routing.inbox import DirectoryInbox, WebhookInbox
 from services.routing.models import Administration
-from services.routing.service import RoutingService
 from tests.conftest import wait_for
 from tests.factories import submitted_event_data
 from tests.helpers import listen, take
@@ -27,13 +26,6 @@ from tests.helpers import listen, take
 
 def submitted_event(**overrides):
     return make_event("complaint.submitted", submitted_event_data("ABCD-EFGH-JKMNP", **overrides))
-
-
-@pytest.fixture
-def routing(container_factory, service_config):
-    container = container_factory(RoutingService, service_config("routing"))
-    container.start()
-    return container
 
 
 def test_the_shipped_directory_loads_at_start(routing):

@@ -40,7 +40,11 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        # One connection per process: SQLite allows one writer, and its busy-wait would block
+        # eventlet's whole hub (and so the greenthread holding the lock). Workers queue for
+        # the connection instead; each service has a file of its own.
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                  pool_timeout=60)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

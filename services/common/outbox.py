@@ -5,6 +5,7 @@ any point means the message is sent again later, never lost: consumers are idemp
 """
 import logging
 import random
+import threading
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -61,6 +62,8 @@ class OutboxRelay:
         self.model = outbox_model
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
         self._declared = set()
+        # one relay at a time per process, so the timer and a writer never publish a row twice
+        self._running = threading.Lock()
 
     def _exchange(self, name: str) -> Exchange:
         return Exchange(name, type="topic", durable=True)
@@ -68,7 +71,7 @@ class OutboxRelay:
     def relay_pending(self) -> int:
         """Publish what is due; returns how many rows left the outbox."""
         sent = 0
-        with self.sessionmaker() as session:
+        with self._running, self.sessionmaker() as session:
             query = (sa.select(self.model)
                      .where(self.model.next_attempt_at <= utcnow())
                      .order_by(self.model.id).limit(BATCH_SIZE))

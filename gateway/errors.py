@@ -1,0 +1,149 @@
+"""The one table that turns an error into an HTTP answer, and message codes into sentences.
+
+Every error the gateway meets is looked up in ERRORS by its class (nearest base first):
+the JSON API answers `{"error": CODE, "message": ..., "fields": {name: [messages]}}` and the
+pages show the same message.  Field errors are message codes (from intake's schema or the
+gateway's own checks) that `field_messages` turns into sentences in the user's language, for
+the API and the forms alike.
+"""
+import logging
+from functools import lru_cache
+
+from flask import current_app, jsonify, render_template
+from flask_babel import format_decimal, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from marshmallow import fields as ma_fields, validate
+from nameko.exceptions import RpcTimeout, UnknownService
+from werkzeug import exceptions as http
+
+from gateway.i18n import format_size, is_api_request
+from gateway.rpc import ServiceUnavailable
+from services.common.errors import NotFound, ValidationFailed
+from services.intake.schemas import ComplaintSubmission
+
+log = logging.getLogger(__name__)
+
+
+class InvalidBody(Exception):
+    """The API got something that is neither a JSON object nor a form."""
+
+
+UNAVAILABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
+
+_UNAVAILABLE = (503, "service_unavailable",
+                _l("The service is unavailable for a moment. Please try again in a few minutes."))
+
+ERRORS = {
+    ValidationFailed: (400, "validation_failed",
+                       _l("Some answers need to be corrected: see the message next to each one.")),
+    InvalidBody: (400, "invalid_body",
+                  _l("The request body must be a JSON object or a multipart form.")),
+    CSRFError: (400, "form_expired",
+                _l("This form has expired. Reload the page and send it again.")),
+    http.BadRequest: (400, "bad_request", _l("The request could not be understood.")),
+    NotFound: (404, "not_found",
+               _l("No request matches this tracking number and this contact. Check both and try again.")),
+    http.NotFound: (404, "no_such_page", _l("This page does not exist.")),
+    http.MethodNotAllowed: (405, "method_not_allowed", _l("This address does not accept this method.")),
+    http.RequestEntityTooLarge: (413, "too_large",
+                                 _l("What you sent is too large: at most %(limit)s in all.")),
+    ServiceUnavailable: _UNAVAILABLE,  # the broker cannot be reached
+    RpcTimeout: _UNAVAILABLE,  # the service did not answer in RPC_TIMEOUT seconds
+    UnknownService: _UNAVAILABLE,  # no instance of the service is running
+    # any other HTTP error keeps its own status (None: take it from the exception)
+    http.HTTPException: (None, "http_error", _l("This request could not be served.")),
+    # anything else, including a service's unexpected failure (nameko's RemoteError)
+    Exception: (500, "internal_error", _l("Something went wrong on our side. Please try again later.")),
+}
+
+FIELD_MESSAGES = {
+    "required": _l("This field is required."),
+    "too_short": _l("Please write at least %(min)s characters."),
+    "too_long": _l("Please write at most %(max)s characters."),
+    "invalid_choice": _l("Please choose one of the options offered."),
+    "invalid_email": _l("This e-mail address is not valid."),
+    "invalid_phone": _l("Enter a mobile phone number that can receive SMS, for example 06 12 34 56 78."),
+    "invalid_id_number": _l("An identity document number has 4 to 20 letters and digits, without spaces."),
+    "contact_required": _l("Give an e-mail address or a mobile phone number (or both): "
+                           "we send the tracking number there."),
+    "too_many_files": _l("You can attach at most %(count)s files."),
+    "file_too_large": _l("“%(filename)s” is too large: each file may be at most %(limit)s."),
+    "file_type_not_allowed": _l("“%(filename)s” is not accepted: send a PDF, an image (JPEG, PNG, WEBP, GIF) "
+                                "or an office document (Word, Excel, PowerPoint, OpenDocument)."),
+    "invalid": _l("This value is not valid."),
+}
+
+# Wordings that say more than the general one for a particular field.
+FIELD_SPECIFIC_MESSAGES = {
+    ("administration_code", "invalid_choice"):
+        _l("Choose an administration from the list, or “I don't know which administration”."),
+    ("region", "invalid_choice"): _l("Choose a region from the list."),
+}
+
+
+def describe(exc: BaseException) -> tuple[int, str, str]:
+    """(HTTP status, error code, message in the user's language) of an exception."""
+    for cls in type(exc).__mro__:
+        if cls in ERRORS:
+            status, code, message = ERRORS[cls]
+            limit = format_size(current_app.config["MAX_CONTENT_LENGTH"])
+            return status or exc.code, code, str(message % {"limit": limit})
+    raise AssertionError("ERRORS has an entry for Exception")  # pragma: no cover
+
+
+@lru_cache(maxsize=None)
+def _length_bounds(path: str) -> dict:
+    """The Length bounds intake's schema puts on a field (`{"min": 5, "max": 200}`)."""
+    schema = ComplaintSubmission()
+    field = None
+    for name in path.split("."):
+        field = schema.fields.get(name) if schema is not None else None
+        if field is None:
+            return {}
+        schema = field.schema if isinstance(field, ma_fields.Nested) else None
+    bounds = {}
+    for validator in field.validators:
+        if isinstance(validator, validate.Length):
+            if validator.min and validator.min > 1:
+                bounds["min"] = validator.min
+            if validator.max:
+                bounds["max"] = validator.max
+    return bounds
+
+
+def field_message(field: str, problem) -> str:
+    """One problem, a code or `(code, params)`, as a sentence."""
+    code, params = (problem, {}) if isinstance(problem, str) else problem
+    template = FIELD_SPECIFIC_MESSAGES.get((field, code)) or FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"])
+    # intake's own cap on files counts too, should MAX_ATTACHMENTS be set above it
+    files = min(current_app.config["MAX_ATTACHMENTS"], _length_bounds("attachments")["max"])
+    limits = {"limit": format_size(current_app.config["MAX_ATTACHMENT_BYTES"]),
+              "count": format_decimal(files),
+              **{name: format_decimal(value) for name, value in _length_bounds(field).items()}}
+    return str(template % {**limits, **params})
+
+
+def field_messages(errors: dict) -> dict[str, list[str]]:
+    return {field: [field_message(field, problem) for problem in problems]
+            for field, problems in errors.items()}
+
+
+def error_body(exc: BaseException) -> tuple[dict, int]:
+    status, code, message = describe(exc)
+    body = {"error": code, "message": message, "fields": {}}
+    if isinstance(exc, ValidationFailed):
+        body["fields"] = field_messages(exc.errors)
+    return body, status
+
+
+def handle_error(exc: BaseException):
+    body, status = error_body(exc)
+    if status >= 500:
+        log.error("answering %s: %r", status, exc, exc_info=exc)
+    if is_api_request():
+        return jsonify(body), status
+    return render_template("error.html", error=body, status=status), status
+
+
+def register_error_handlers(app) -> None:
+    app.register_error_handler(Exception, handle_error)
