@@ -56,6 +56,9 @@ class ComplaintDesk:
         except BaseException:
             discard(self.blobs, submission["attachments"])
             raise
+        if receipt.get("replayed"):
+            # the same form sent twice: the first filing keeps its files, these are spares
+            discard(self.blobs, submission["attachments"])
         return receipt, submission
 
     @staticmethod

@@ -42,7 +42,8 @@ def test_a_json_complaint_is_filed(client, intake):
     response = client.post("/api/v1/complaints", json=valid_submission())
     assert response.status_code == 201
     receipt = response.json
-    assert set(receipt) == {"tracking_number", "status", "administration_code", "submitted_at"}
+    assert set(receipt) == {"tracking_number", "status", "administration_code", "submitted_at", "replayed"}
+    assert receipt["replayed"] is False
     assert receipt["status"] == "submitted" and receipt["administration_code"] == "CNSS"
     [complaint] = complaints_in_intake(intake)
     assert complaint["tracking_number"] == receipt["tracking_number"]
@@ -106,6 +107,16 @@ def test_a_multipart_complaint_keeps_its_files(client, intake, var_dir):
     blobs = LocalBlobStore(var_dir / "blobs")
     stored = sorted(blobs.get(str(path.relative_to(blobs.root))) for path in stored_blobs(var_dir))
     assert stored == sorted([PDF, PNG])
+
+
+def test_a_form_sent_twice_files_once_and_keeps_one_copy_of_its_files(client, intake, var_dir):
+    submission = valid_submission(client_reference="7f1c2a9e-0b7d-4a53-9a55-1d0f1e2c3b4a")
+    answers = [client.post("/api/v1/complaints", data=multipart(submission, files=[(PDF, "facture.pdf")]))
+               for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [201, 201]
+    assert answers[0].json["tracking_number"] == answers[1].json["tracking_number"]
+    assert len(complaints_in_intake(intake)) == 1
+    assert len(stored_blobs(var_dir)) == 1
 
 
 def test_a_disguised_attachment_is_refused_and_nothing_is_kept(client, intake, var_dir):

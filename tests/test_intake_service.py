@@ -54,6 +54,7 @@ def test_same_client_reference_files_once(intake):
         first = submit(submission)
         second = submit(submission)
     assert first["tracking_number"] == second["tracking_number"]
+    assert (first["replayed"], second["replayed"]) == (False, True)
     assert len(rows(intake.db_url, "select id from complaints")) == 1
 
 

@@ -7,7 +7,7 @@ import random
 from collections import Counter
 
 import eventlet
-from kombu import Exchange, Queue
+from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,6 @@ from services.common.events import InvalidEvent, load_event, source_of
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 DEAD_LETTER_EXCHANGE = "chikaya.dead-letters"
 
 
@@ -31,6 +30,8 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         self._attempts = Counter()
+        self.max_attempts = int(self.container.config.get("EVENT_RETRY_ATTEMPTS", 5))
+        self.base_delay = float(self.container.config.get("EVENT_RETRY_BASE_DELAY", 0.5))
         uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
         service = self.container.service_name
         exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
@@ -38,6 +39,9 @@ class ReliableEventHandler(EventHandler):
                               routing_key=service, durable=True)
         self._publisher = Publisher(uri, use_confirms=True, mandatory=True,
                                     declare=[exchange, self._parking])
+        # declared up front, so an operator finds the (empty) queue before anything fails
+        with Connection(uri) as connection:
+            self._parking(connection.default_channel).declare()
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -46,12 +50,12 @@ class ReliableEventHandler(EventHandler):
         key = (message.payload or {}).get("event_id") if isinstance(message.payload, dict) else None
         self._attempts[key] += 1
         permanent = issubclass(exc_info[0], InvalidEvent)
-        if permanent or self._attempts[key] >= MAX_ATTEMPTS:
+        if permanent or self._attempts[key] >= self.max_attempts:
             self._park(message, exc_info)
             self._attempts.pop(key, None)
             self.queue_consumer.ack_message(message)
             return
-        delay = min(30, 0.5 * 2 ** self._attempts[key]) * random.uniform(0.5, 1)
+        delay = min(30, self.base_delay * 2 ** self._attempts[key]) * random.uniform(0.5, 1)
         log.warning("%s failed on %s (attempt %s), retrying in %.1fs: %r", self.method_name,
                     self.event_type, self._attempts[key], delay, exc_info[1])
         eventlet.sleep(delay)

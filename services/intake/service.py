@@ -32,7 +32,7 @@ class IntakeService:
             existing = self.db.scalar(select(Complaint).where(
                 Complaint.client_reference == data["client_reference"]))
             if existing is not None:
-                return self._receipt(existing)
+                return self._receipt(existing, replayed=True)
         for _attempt in range(3):
             complaint = self._new_complaint(data)
             try:
@@ -45,7 +45,7 @@ class IntakeService:
                     existing = self.db.scalar(select(Complaint).where(
                         Complaint.client_reference == data["client_reference"]))
                     if existing is not None:
-                        return self._receipt(existing)
+                        return self._receipt(existing, replayed=True)
         else:
             raise RuntimeError("could not allocate a tracking number")
         self.outbox.relay_pending()
@@ -80,10 +80,11 @@ class IntakeService:
         return complaint
 
     @staticmethod
-    def _receipt(complaint):
+    def _receipt(complaint, replayed=False):
+        """`replayed`: this client_reference was filed before; nothing new was stored."""
         return {"tracking_number": complaint.tracking_number, "status": complaint.status,
                 "administration_code": complaint.administration_code,
-                "submitted_at": complaint.submitted_at.isoformat()}
+                "submitted_at": complaint.submitted_at.isoformat(), "replayed": replayed}
 
     @rpc(expected_exceptions=(NotFound,))
     def track(self, tracking_number, contact):
