@@ -5,7 +5,7 @@ Prints throughput and p50/p95/p99 latency for both, how long the platform took t
 every complaint to the ministry's consumer, and the broker connections before and after
 (the gateway must reuse its RPC connections, not open one per request).
 
-    make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16
+    make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16 [--postgres]
 """
 import argparse
 import json
@@ -26,6 +26,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+WARM_UP = 100
 
 
 def free_port() -> int:
@@ -90,10 +91,39 @@ def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
                              app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def create_databases(server_url: str, prefix: str, env: dict) -> list[str]:
+    import psycopg2
+    names = []
+    connection = psycopg2.connect(server_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for service in ("intake", "routing", "notify", "stats"):
+            name = f"{prefix}_{service}".replace("-", "_")
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            names.append(name)
+            env[f"{service.upper()}_DATABASE_URL"] = f"{server_url.rsplit('/', 1)[0]}/{name}"
+    connection.close()
+    return names
+
+
+def drop_databases(server_url: str, names: list[str]) -> None:
+    if not names:
+        return
+    import psycopg2
+    connection = psycopg2.connect(server_url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--requests", type=int, default=400)
     parser.add_argument("-c", "--concurrency", type=int, default=16)
+    parser.add_argument("--postgres", metavar="URL", nargs="?", const="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="give each service a fresh PostgreSQL database on this server instead of SQLite")
     args = parser.parse_args()
 
     vhost = f"chikaya-bench-{uuid.uuid4().hex[:8]}"
@@ -104,20 +134,21 @@ def main():
     env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "PORT": str(port),
            "CHIKAYA_VAR_DIR": str(var), "GATEWAY_WORKERS": os.environ.get("GATEWAY_WORKERS", "2"),
            "GATEWAY_THREADS": os.environ.get("GATEWAY_THREADS", "4")}
+    databases = create_databases(args.postgres, vhost, env) if args.postgres else []
     platform = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bare = gunicorn("bench.bare_app:app", bare_port, env)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
         wait_http(f"http://127.0.0.1:{bare_port}/api/v1/complaints")
-        # warm up: each gateway worker opens its RPC connection and fills its caches
-        load(f"http://127.0.0.1:{port}/api/v1/complaints", 20, 4)
+        # warm up at full concurrency: each gateway thread borrows its RPC proxy, caches fill
+        load(f"http://127.0.0.1:{port}/api/v1/complaints", WARM_UP, args.concurrency)
         connections_before = broker_connections(vhost)
         api = load(f"http://127.0.0.1:{port}/api/v1/complaints", args.requests, args.concurrency)
         connections_after = broker_connections(vhost)
         started = time.monotonic()
         inbox = var / "inbox" / "CNSS"
-        expected = args.requests + 20
+        expected = args.requests + WARM_UP
         while len(list(inbox.glob("*.json"))) < expected and time.monotonic() - started < 300:
             time.sleep(0.2)
         drained = time.monotonic() - started
@@ -129,10 +160,12 @@ def main():
         platform.wait(timeout=60)
         bare.wait(timeout=30)
         subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        drop_databases(args.postgres, databases)
         shutil.rmtree(var, ignore_errors=True)
 
     print(f"\nPOST /api/v1/complaints, {args.requests} requests, {args.concurrency} concurrent clients, "
-          f"gunicorn {env['GATEWAY_WORKERS']} workers x {env['GATEWAY_THREADS']} threads, embedded defaults\n")
+          f"gunicorn {env['GATEWAY_WORKERS']} workers x {env['GATEWAY_THREADS']} threads, "
+          f"{'PostgreSQL' if args.postgres else 'SQLite (embedded defaults)'}\n")
     print(f"{'endpoint':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, figures in (("chikaya gateway", api), ("bare Flask", baseline)):
         print(f"{name:<24}{figures['throughput']:>9.1f}{figures['p50']:>9.1f}{figures['p95']:>9.1f}"

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common import config
 from services.common.events import InvalidEvent, load_event, source_of
+from services.common.outbox import staged_messages
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ def consumes(event_name: str, processed_model):
 
     The service must have `db` (a Database session).  The processed-event row is written
     in the handler's own transaction, so a redelivered event finds it and changes nothing;
-    the message is acked only after that commit.  If the service has an `outbox`, what the
-    handler staged in it is relayed straight after the commit.
+    the message is acked only after that commit.  What the handler staged in the service's
+    `outbox` is relayed straight after the commit.
     """
     def decorator(method):
         @functools.wraps(method)
@@ -101,9 +102,8 @@ def consumes(event_name: str, processed_model):
                 if session.get(processed_model, key) is None:
                     raise
                 return
-            relay = getattr(self, "outbox", None)
-            if relay is not None:
-                relay.relay_pending()
+            if staged_messages(session):
+                self.outbox.relay_pending()
 
         return ReliableEventHandler.decorator(source_of(event_name), event_name)(wrapper)
 

@@ -22,6 +22,7 @@ from services.common.events import make_event, source_of
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+STAGED = "outbox_staged"
 MAX_BACKOFF_SECONDS = 60
 
 
@@ -44,14 +45,19 @@ def event_exchange_name(source_service: str) -> str:
 def add_event(session: Session, outbox_model, name: str, data: dict, event_id=None) -> dict:
     """Stage event `name` in the caller's transaction; it is published after the commit."""
     payload = make_event(name, data, event_id=event_id)
-    session.add(outbox_model(exchange=event_exchange_name(source_of(name)), routing_key=name,
-                             payload=payload))
+    add_message(session, outbox_model, event_exchange_name(source_of(name)), name, payload)
     return payload
 
 
 def add_message(session: Session, outbox_model, exchange: str, routing_key: str, payload: dict):
-    """Stage a message for a non-event exchange (e.g. the per-ministry topic exchange)."""
+    """Stage a message for any exchange (e.g. the per-ministry topic exchange)."""
     session.add(outbox_model(exchange=exchange, routing_key=routing_key, payload=payload))
+    session.info[STAGED] = True
+
+
+def staged_messages(session: Session) -> bool:
+    """Whether this session staged outbox messages since the last call (which resets it)."""
+    return session.info.pop(STAGED, False)
 
 
 class OutboxRelay:

@@ -103,7 +103,11 @@ class IntakeService:
     def _move_to(self, complaint, status, at, **detail):
         if domain.advances(complaint.status, status):
             complaint.status = status
-        complaint.timeline.append(TimelineEntry(status=status, at=at, detail=detail))
+        self._add_to_timeline(complaint, status=status, at=at, detail=detail)
+
+    def _add_to_timeline(self, complaint, **entry):
+        # added by id rather than through complaint.timeline, which would load the whole list
+        self.db.add(TimelineEntry(complaint_id=complaint.id, **entry))
 
     @consumes("complaint.routed", ProcessedEvent)
     def on_routed(self, event):
@@ -121,9 +125,8 @@ class IntakeService:
     @consumes("notification.sent", ProcessedEvent)
     def on_notification_sent(self, event):
         complaint = self._complaint(event["tracking_number"])
-        complaint.timeline.append(TimelineEntry(
-            event="notification_sent", at=event["occurred_at"],
-            detail={"channel": event["channel"], "template": event["template"]}))
+        self._add_to_timeline(complaint, event="notification_sent", at=event["occurred_at"],
+                              detail={"channel": event["channel"], "template": event["template"]})
 
     @timer(interval=1)
     def relay_outbox(self):
