@@ -171,8 +171,9 @@ def main():
         print(f"{name:<24}{figures['throughput']:>9.1f}{figures['p50']:>9.1f}{figures['p95']:>9.1f}"
               f"{figures['p99']:>9.1f}{figures['errors']:>8}")
     print(f"\nall {delivered}/{expected} complaints in the ministry inbox {drained:.1f} s after the last answer")
+    threads = int(env["GATEWAY_WORKERS"]) * int(env["GATEWAY_THREADS"])
     print(f"broker connections on the vhost: {connections_before} before the run, {connections_after} after "
-          f"{args.requests} requests")
+          f"{args.requests} requests (the gateway opens at most one RPC proxy per thread: {threads})")
     print(json.dumps({"gateway": api, "bare_flask": baseline, "drain_seconds": drained,
                       "delivered": delivered, "connections_before": connections_before,
                       "connections_after": connections_after}))
