@@ -28,9 +28,14 @@ def bin_path(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+# eventlet announces on import, in every process, that it is in maintenance mode
+QUIET_EVENTLET = ",".join(f"ignore::Warning:nameko.{module}" for module in ("cli.commands", "containers", "extensions"))
+
+
 def start(name: str, args: list[str], processes: dict) -> None:
     print(f"  starting {name}", flush=True)
-    processes[name] = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+    env = {**os.environ, "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", QUIET_EVENTLET)}
+    processes[name] = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
 
 
 def wait_until(check, what: str, processes: dict) -> None:
@@ -44,11 +49,13 @@ def wait_until(check, what: str, processes: dict) -> None:
         time.sleep(0.3)
 
 
-def rpc_queue_exists(service: str) -> bool:
+def service_listening(service: str) -> bool:
+    """The service consumes its RPC queue, so its event queues are declared too (the queue
+    itself outlives a stopped service, hence the consumer count)."""
     try:
         with Connection(config.amqp_uri(), connect_timeout=2) as connection:
-            connection.default_channel.queue_declare(f"rpc-{service}", passive=True)
-        return True
+            declared = connection.default_channel.queue_declare(f"rpc-{service}", passive=True)
+        return declared.consumer_count > 0
     except Exception:  # not declared yet, or the broker is still starting
         return False
 
@@ -87,9 +94,9 @@ def main() -> int:
     print(f"Chikaya on {config.amqp_uri().rsplit('@', 1)[-1]}; data in {config.var_dir()}", flush=True)
     try:
         for service in SERVICES:
-            start(service, [bin_path("nameko"), "run", "--broker", config.amqp_uri(),
+            start(service, [bin_path("nameko"), "run", "--config", "services/nameko.yaml",
                             f"services.{service}.service"], processes)
-            wait_until(lambda: rpc_queue_exists(service), f"the {service} service", processes)
+            wait_until(lambda: service_listening(service), f"the {service} service", processes)
         start("consumer", [sys.executable, "-m", "services.routing.consumer", "--all"], processes)
         start("gateway", [bin_path("gunicorn"), "--bind", f"{os.environ.get('HOST', '127.0.0.1')}:{port}",
                           "--workers", os.environ.get("GATEWAY_WORKERS", "2"),

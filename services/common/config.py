@@ -45,13 +45,3 @@ def public_base_url() -> str:
     """The address citizens reach the portal on, used in links inside messages."""
     return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:%s" % os.environ.get("PORT", "8080"))
 
-
-def nameko_config(service: str) -> dict:
-    """The config dict handed to a nameko service container."""
-    return {
-        "AMQP_URI": amqp_uri(),
-        "SERIALIZER": "json",
-        # one prefetch window per worker pool keeps a slow handler from hoarding messages
-        "max_workers": int(os.environ.get(f"{service.upper()}_MAX_WORKERS", "10")),
-        "DATABASE_URL": database_url(service),
-    }

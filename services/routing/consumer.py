@@ -83,7 +83,8 @@ class AdministrationConsumer:
                 self.declare(channel)
                 for code in self.codes:
                     channel.basic_consume(topology.queue_name(code), self.on_message)
-                log.info("consuming %s", ", ".join(self.codes))
+                log.info("consuming the queues of %d administrations: %s", len(self.codes),
+                         ", ".join(self.codes) if len(self.codes) <= 10 else "all")
                 attempt = 0
                 while not self.stopping.is_set():
                     self.connection.process_data_events(time_limit=1)
@@ -149,6 +150,8 @@ def main(argv=None):
     parser.add_argument("--prefetch", type=int, default=10)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s consumer %(levelname)s %(message)s")
+    for chatty in ("pika", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     codes = set(args.administration) | (all_codes() if args.all else set())
     if not codes:
