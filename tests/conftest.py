@@ -125,20 +125,38 @@ def pytest_report_header(config):
 
 
 @pytest.fixture
-def intake(container_factory, service_config):
-    """The real intake service in a container; `intake.db_url` is its database."""
-    from services.intake.service import IntakeService
-    config = service_config("intake")
-    container = container_factory(IntakeService, config)
-    container.start()
-    container.db_url = config["DATABASE_URL"]
-    return container
+def start_service(container_factory, service_config):
+    """`start_service(IntakeService, **config)`: the real service started in a container on
+    this test's vhost with a fresh database; `container.db_url` is that database."""
+    def start(service_class, **extra_config):
+        config = service_config(service_class.name, **extra_config)
+        container = container_factory(service_class, config)
+        container.start()
+        container.db_url = config["DATABASE_URL"]
+        return container
+    return start
 
 
 @pytest.fixture
-def routing(container_factory, service_config, var_dir):
-    """The real routing service in a container, with the shipped directory loaded."""
+def intake(start_service):
+    from services.intake.service import IntakeService
+    return start_service(IntakeService)
+
+
+@pytest.fixture
+def routing(start_service, var_dir):
+    """With the shipped directory of administrations loaded."""
     from services.routing.service import RoutingService
-    container = container_factory(RoutingService, service_config("routing"))
-    container.start()
-    return container
+    return start_service(RoutingService)
+
+
+@pytest.fixture
+def stats(start_service):
+    from services.stats.service import StatsService
+    return start_service(StatsService)
+
+
+@pytest.fixture
+def notify(start_service, var_dir):
+    from services.notify.service import NotifyService
+    return start_service(NotifyService)

@@ -11,10 +11,7 @@ from tests.factories import valid_submission
 from tests.helpers import rows, take
 
 
-def test_an_event_that_breaks_its_contract_is_parked_at_once(container_factory, service_config, amqp_uri,
-                                                             rabbit_config):
-    container = container_factory(IntakeService, service_config("intake"))
-    container.start()
+def test_an_event_that_breaks_its_contract_is_parked_at_once(intake, amqp_uri, rabbit_config):
     event_dispatcher(rabbit_config)("routing", "complaint.routed", {"tracking_number": "no envelope"})
     parked = wait_for(lambda: take(amqp_uri, dead_letter_queue_name("intake"), raw=True),
                       message="the parked event")
@@ -23,11 +20,8 @@ def test_an_event_that_breaks_its_contract_is_parked_at_once(container_factory, 
     assert "event_id" in parked.headers["x-error"]
 
 
-def test_a_handler_that_keeps_failing_is_retried_then_parked(container_factory, service_config, amqp_uri,
-                                                             rabbit_config):
-    config = service_config("intake", EVENT_RETRY_ATTEMPTS=3, EVENT_RETRY_BASE_DELAY=0.05)
-    container = container_factory(IntakeService, config)
-    container.start()
+def test_a_handler_that_keeps_failing_is_retried_then_parked(start_service, amqp_uri, rabbit_config):
+    container = start_service(IntakeService, EVENT_RETRY_ATTEMPTS=3, EVENT_RETRY_BASE_DELAY=0.05)
     # a well-formed event about a complaint this intake never filed: the handler fails each time
     event = make_event("complaint.delivered", {"tracking_number": "ZZZZ-ZZZZ-ZZZZZ",
                                                "administration_code": "CNSS", "destination": "inbox"})
@@ -37,6 +31,6 @@ def test_a_handler_that_keeps_failing_is_retried_then_parked(container_factory, 
     assert parked.decode()["event_id"] == event["event_id"]
     assert parked.headers["x-original-routing-key"] == "complaint.delivered"
     # nothing of the failed attempts was kept, and the service goes on working
-    assert rows(config["DATABASE_URL"], "select * from processed_events") == []
+    assert rows(container.db_url, "select * from processed_events") == []
     with entrypoint_hook(container, "submit") as submit:
         assert submit(valid_submission())["status"] == "submitted"

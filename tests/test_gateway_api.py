@@ -2,12 +2,10 @@
 import hashlib
 import io
 
-import pytest
 from werkzeug.datastructures import MultiDict
 
 from gateway.app import create_app
 from services.common.blobs import LocalBlobStore
-from services.stats.service import StatsService
 from tests.conftest import wait_for
 from tests.factories import valid_submission
 from tests.gateway_support import EXE, PDF, PNG, complaints_in_intake, stored_blobs
@@ -171,13 +169,6 @@ def test_tracking_answers_the_same_404_for_a_wrong_contact_and_an_unknown_number
         "error": "not_found", "fields": {},
         "message": "Aucune demande ne correspond à ce numéro de suivi et à ce contact. "
                    "Vérifiez-les et réessayez."}
-
-
-@pytest.fixture
-def stats(container_factory, service_config):
-    container = container_factory(StatsService, service_config("stats"))
-    container.start()
-    return container
 
 
 def test_stats_counts_what_was_filed(client, stats):

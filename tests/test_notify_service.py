@@ -12,21 +12,11 @@ from services.common import config
 from services.common.events import load_event, make_event
 from services.notify.domain import Message
 from services.notify.providers import OutboxSmsClient, make_client
-from services.notify.service import NotifyService
 from tests.conftest import wait_for
 from tests.factories import submitted_event_data
 from tests.helpers import listen, rows
 
 NUMBER = "ABCD-EFGH-JKMN0"
-
-
-@pytest.fixture
-def notify(container_factory, service_config, var_dir):
-    config_ = service_config("notify")
-    container = container_factory(NotifyService, config_)
-    container.start()
-    container.db_url = config_["DATABASE_URL"]
-    return container
 
 
 def sent(channel):

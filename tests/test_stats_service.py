@@ -2,14 +2,12 @@
 that arrive twice and out of order."""
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
 from services.common.events import make_event
 from services.stats import domain
 from services.stats.models import ComplaintFact
-from services.stats.service import StatsService
 from tests.factories import submitted_event_data
 from tests.helpers import rows
 
@@ -73,15 +71,6 @@ def test_the_administration_a_citizen_did_not_know_is_replaced_by_routing():
 
 
 # -- the service -----------------------------------------------------------------------------
-
-@pytest.fixture
-def stats(container_factory, service_config):
-    config = service_config("stats")
-    container = container_factory(StatsService, config)
-    container.start()
-    container.db_url = config["DATABASE_URL"]
-    return container
-
 
 def test_totals_after_duplicate_and_out_of_order_events(stats, rabbit_config):
     dispatch = event_dispatcher(rabbit_config)
