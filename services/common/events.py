@@ -81,12 +81,109 @@ class NotificationSent(EventSchema):
     provider = fields.String(required=True)
 
 
+class CitizenSchema(Schema):
+    """Where and how to tell the citizen: carried by every event notify acts on."""
+    class Meta:
+        unknown = EXCLUDE
+
+    language = fields.String(required=True, validate=validate.OneOf(["ar", "fr"]))
+    email = fields.String(allow_none=True, load_default=None)
+    phone = fields.String(allow_none=True, load_default=None)
+
+
+class ComplaintSnapshot(Schema):
+    """What an administration's consumer needs to receive a complaint again (transfer, reopening)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    type = fields.String(required=True)
+    subject = fields.String(required=True)
+    description = fields.String(required=True)
+    region = fields.String(required=True)
+    language = fields.String(required=True)
+    complainant = fields.Nested(ComplainantSchema, required=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
+    submitted_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+
+
+class LifecycleEvent(EventSchema):
+    """A step in a complaint's life after submission, taken by an agent, the citizen or the clock."""
+    tracking_number = fields.String(required=True)
+    administration_code = fields.String(required=True)
+    type = fields.String(required=True)
+    region = fields.String(required=True)
+    status = fields.String(required=True)  # the status the step led to
+    actor = fields.String(required=True, validate=validate.OneOf(["agent", "citizen", "system"]))
+    citizen = fields.Nested(CitizenSchema, required=True)
+
+
+class ComplaintAcknowledged(LifecycleEvent):
+    pass
+
+
+class InformationRequested(LifecycleEvent):
+    message = fields.String(required=True)
+
+
+class CitizenReplied(LifecycleEvent):
+    """The citizen added a message or documents (ends an information request's pause)."""
+    attachments_added = fields.Integer(required=True)
+
+
+class ComplaintAnswered(LifecycleEvent):
+    answer = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    days_to_answer = fields.Float(required=True)  # working clock: pauses excluded
+
+
+class ComplaintClosed(LifecycleEvent):
+    reason = fields.String(required=True)  # resolved, not_founded, outside_competence,
+    # before_courts, duplicate, confirmed_by_citizen, no_reply_from_citizen
+    duplicate_of = fields.String(allow_none=True, load_default=None)
+
+
+class ComplaintTransferred(LifecycleEvent):
+    from_administration_code = fields.String(required=True)
+    reason = fields.String(required=True)
+    complaint = fields.Nested(ComplaintSnapshot, required=True)
+
+
+class ComplaintRated(LifecycleEvent):
+    score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+
+
+class ComplaintReopened(LifecycleEvent):
+    reason = fields.String(required=True)
+    reopen_count = fields.Integer(required=True)
+    deadline_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    complaint = fields.Nested(ComplaintSnapshot, required=True)
+
+
+class DeadlineApproaching(LifecycleEvent):
+    deadline_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+    days_left = fields.Integer(required=True)
+
+
+class DeadlinePassed(LifecycleEvent):
+    deadline_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+
+
 # name -> (producing service, schema class, current version)
 EVENTS = {
     "complaint.submitted": ("intake", ComplaintSubmitted, 1),
     "complaint.routed": ("routing", ComplaintRouted, 1),
     "complaint.delivered": ("routing", ComplaintDelivered, 1),
     "notification.sent": ("notify", NotificationSent, 1),
+    "complaint.acknowledged": ("intake", ComplaintAcknowledged, 1),
+    "complaint.information_requested": ("intake", InformationRequested, 1),
+    "complaint.citizen_replied": ("intake", CitizenReplied, 1),
+    "complaint.answered": ("intake", ComplaintAnswered, 1),
+    "complaint.closed": ("intake", ComplaintClosed, 1),
+    "complaint.transferred": ("intake", ComplaintTransferred, 1),
+    "complaint.rated": ("intake", ComplaintRated, 1),
+    "complaint.reopened": ("intake", ComplaintReopened, 1),
+    "complaint.deadline_approaching": ("intake", DeadlineApproaching, 1),
+    "complaint.deadline_passed": ("intake", DeadlinePassed, 1),
 }
 
 
