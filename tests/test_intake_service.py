@@ -81,7 +81,8 @@ def test_routed_and_delivered_events_move_the_status_once(intake, rabbit_config)
                                              "triage": False, "type": "complaint", "region": "CS"})
     delivered = make_event("complaint.delivered", {"tracking_number": number,
                                                    "administration_code": "CNSS", "destination": "inbox"})
-    # delivered first and twice: the status must still end at "received" with one entry each
+    # delivered first and twice: the status must still end at "received" with one entry each,
+    # and the timeline shows them in the order they happened
     for payload, method, source, name in [(delivered, "on_delivered", "routing", "complaint.delivered"),
                                           (delivered, "on_delivered", "routing", "complaint.delivered"),
                                           (routed, "on_routed", "routing", "complaint.routed")]:
@@ -90,4 +91,4 @@ def test_routed_and_delivered_events_move_the_status_once(intake, rabbit_config)
     with entrypoint_hook(intake, "track") as track:
         view = track(number, "0612345678")
     assert view["status"] == "received"
-    assert [entry.get("status") for entry in view["timeline"]] == ["submitted", "received", "routed"]
+    assert [entry.get("status") for entry in view["timeline"]] == ["submitted", "routed", "received"]

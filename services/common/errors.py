@@ -16,3 +16,12 @@ class ValidationFailed(Exception):
 @deserialize_to_instance
 class NotFound(Exception):
     pass
+
+
+@deserialize_to_instance
+class TransitionRefused(Exception):
+    """A step the complaint's state does not allow; `code` says why (e.g. "reopen_window_passed")."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code

@@ -1,11 +1,8 @@
 """Intake's RPC payloads.  Validation errors are message codes (`required`, `too_long`, ...)
 that the gateway turns into sentences in the citizen's language.
 """
-
-
 from marshmallow import (EXCLUDE, Schema, ValidationError, fields, post_dump, post_load, pre_load,
-                         validate,
-                         validates, validates_schema)
+                         validate, validates, validates_schema)
 
 from services.common.regions import region_codes
 from services.intake import domain
@@ -83,18 +80,23 @@ class AttachmentSchema(StrippedSchema):
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
 
 
+def attachment_list():
+    return fields.List(fields.Nested(AttachmentSchema), load_default=list,
+                       validate=validate.Length(max=5, error="too_many_files"))
+
+
+ADMINISTRATION_CODE = validate.Regexp(r"^[A-Z][A-Z0-9_]{1,23}$", error="invalid_choice")
+
+
 class ComplaintSubmission(StrippedSchema):
     type = choice(domain.REQUEST_TYPES)
-    administration_code = fields.String(
-        required=True, error_messages=CODES,
-        validate=validate.Regexp(r"^[A-Z][A-Z0-9_]{1,23}$", error="invalid_choice"))
+    administration_code = fields.String(required=True, error_messages=CODES, validate=ADMINISTRATION_CODE)
     subject = text(200, min_length=5)
     description = text(5000, min_length=20)
     region = fields.String(required=True, error_messages=CODES)
     language = choice(domain.LANGUAGES)
     complainant = fields.Nested(ComplainantSchema, required=True, error_messages=CODES)
-    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list,
-                              validate=validate.Length(max=5, error="too_many_files"))
+    attachments = attachment_list()
     # lets a client retry a submission whose answer it never received without filing twice
     client_reference = fields.String(load_default=None, allow_none=True,
                                      validate=validate.Regexp(r"^[A-Za-z0-9-]{8,64}$"))
@@ -117,15 +119,104 @@ def flatten_errors(messages: dict, prefix: str = "") -> dict:
     return flat
 
 
-def load_submission(data: dict) -> dict:
-    """The cleaned submission, or ValidationError with flattened message codes."""
+def load(schema_class, data) -> dict:
+    """The cleaned payload, or ValidationError with flattened message codes."""
     try:
-        return ComplaintSubmission().load(data)
+        return schema_class().load(data if data is not None else {})
     except ValidationError as exc:
         raise ValidationError(flatten_errors(exc.messages)) from exc
 
 
+def load_submission(data: dict) -> dict:
+    return load(ComplaintSubmission, data)
 
+
+# --- the lifecycle's payloads
+
+class ActorSchema(StrippedSchema):
+    """Who acts, as the gateway authenticated them."""
+    id = text(64)
+    name = text(120)
+    role = choice(domain.ROLES)
+    administration_code = fields.String(load_default=None, allow_none=True, validate=ADMINISTRATION_CODE)
+
+    @validates_schema
+    def agents_belong_to_an_administration(self, data, **_kwargs):
+        if data["role"] not in domain.PLATFORM_ROLES and not data.get("administration_code"):
+            raise ValidationError("required", field_name="administration_code")
+
+
+class CitizenMessage(StrippedSchema):
+    """A message, documents, or both."""
+    text = fields.String(load_default="", validate=validate.Length(max=5000, error="too_long"))
+    attachments = attachment_list()
+
+    @validates_schema(skip_on_field_errors=True)
+    def says_something(self, data, **_kwargs):
+        if not data["text"] and not data["attachments"]:
+            raise ValidationError("required", field_name="text")
+
+
+class InformationRequest(StrippedSchema):
+    message = text(5000)
+
+
+class AnswerSchema(StrippedSchema):
+    text = text(10000)
+    attachments = attachment_list()
+
+
+class CloseSchema(StrippedSchema):
+    reason = choice(domain.AGENT_CLOSE_REASONS)
+    duplicate_of = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def duplicate_names_the_original(self, data, **_kwargs):
+        if data["reason"] != "duplicate":
+            return
+        if not data["duplicate_of"]:
+            raise ValidationError("required", field_name="duplicate_of")
+        if domain.normalize_tracking_number(data["duplicate_of"]) is None:
+            raise ValidationError("invalid", field_name="duplicate_of")
+
+    @post_load
+    def canonical_number(self, data, **_kwargs):
+        data["duplicate_of"] = (domain.normalize_tracking_number(data["duplicate_of"])
+                                if data["reason"] == "duplicate" else None)
+        return data
+
+
+class TransferSchema(StrippedSchema):
+    to_administration_code = fields.String(required=True, error_messages=CODES,
+                                           validate=ADMINISTRATION_CODE)
+    reason = text(1000)
+
+
+class NoteSchema(StrippedSchema):
+    text = text(5000)
+
+
+class RatingSchema(StrippedSchema):
+    score = fields.Integer(required=True, strict=True, error_messages=CODES,
+                           validate=validate.Range(min=1, max=5, error="invalid_choice"))
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=1000, error="too_long"))
+
+
+class ReopenSchema(StrippedSchema):
+    reason = text(2000)
+
+
+class InboxFilters(StrippedSchema):
+    status = fields.String(validate=validate.OneOf(domain.STATUSES, error="invalid_choice"))
+    type = fields.String(validate=validate.OneOf(domain.REQUEST_TYPES, error="invalid_choice"))
+    subject = fields.String(validate=validate.Length(max=200, error="too_long"))
+    overdue = fields.Boolean(allow_none=True)
+    # platform roles only; None lists every administration's complaints
+    administration_code = fields.String(allow_none=True, validate=ADMINISTRATION_CODE)
+
+
+# --- what intake shows
 
 class TimelineEntryView(Schema):
     at = fields.AwareDateTime()
@@ -139,20 +230,82 @@ class TimelineEntryView(Schema):
 
 
 class AttachmentReceipt(Schema):
+    id = fields.Integer()
     filename = fields.String()
+    content_type = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
+    message_id = fields.Integer(allow_none=True)  # None: filed with the complaint
 
 
-class TrackingView(Schema):
-    """What a citizen who proved they filed the complaint may see of it."""
+class AttachmentFile(Schema):
+    """What the gateway needs to serve an attachment."""
+    blob_key = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+
+
+class MessageView(Schema):
+    at = fields.AwareDateTime()
+    author = fields.String(data_key="from")  # citizen | administration
+    kind = fields.String()  # message | information_request | answer | reopening
+    text = fields.String()
+    attachments = fields.List(fields.Nested(AttachmentReceipt))
+
+
+class AgentMessageView(MessageView):
+    author_name = fields.String(allow_none=True)
+
+
+class NoteView(Schema):
+    at = fields.AwareDateTime()
+    author_id = fields.String()
+    author_name = fields.String()
+    text = fields.String()
+
+
+class AccessLogView(Schema):
+    at = fields.AwareDateTime()
+    actor_id = fields.String()
+    actor_name = fields.String()
+    actor_role = fields.String()
+    action = fields.String()
+
+
+class ComplaintSummary(Schema):
+    """An inbox row; the computed clock fields (deadline_at, days_left, overdue) are added."""
     tracking_number = fields.String()
-    status = fields.String()
     type = fields.String()
-    administration_code = fields.String()
     subject = fields.String()
+    status = fields.String()
+    administration_code = fields.String()
+    submitted_at = fields.AwareDateTime()
+    reopen_count = fields.Integer()
+
+
+class TrackingView(ComplaintSummary):
+    """What a citizen who proved they filed the complaint may see of it (the clock, the answer,
+    the rating and what the page may offer are added)."""
     region = fields.String()
     language = fields.String()
-    submitted_at = fields.AwareDateTime()
-    attachments = fields.List(fields.Nested(AttachmentReceipt))
+    received_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    duplicate_of = fields.String(allow_none=True)
+    attachments = fields.List(fields.Nested(AttachmentReceipt))  # filed ones and later ones
     timeline = fields.List(fields.Nested(TimelineEntryView))
+    messages = fields.List(fields.Nested(MessageView))
+
+
+class AgentView(TrackingView):
+    """Everything, for the administration's agents: identity, messages, internal notes."""
+    description = fields.String()
+    messages = fields.List(fields.Nested(AgentMessageView))
+    notes = fields.List(fields.Nested(NoteView))
+    complainant = fields.Method("identity")
+
+    def identity(self, complaint):
+        return {"full_name": complaint.complainant_full_name, "status": complaint.complainant_status,
+                "id_type": complaint.complainant_id_type, "id_number": complaint.complainant_id_number,
+                "email": complaint.complainant_email, "phone": complaint.complainant_phone}
