@@ -1,4 +1,5 @@
 """What tests use to look at the bus and the databases from outside the services."""
+import amqp.exceptions
 from kombu import Connection, Exchange, Queue
 from sqlalchemy import create_engine, text
 
@@ -22,7 +23,11 @@ def listen(amqp_uri, exchange_name, routing_key):
 
 
 def take(amqp_uri, queue_name, raw=False):
-    """The next message of a queue (decoded, unless `raw`), or None when it is empty."""
+    """The next message of a queue (decoded, unless `raw`), or None when it is empty or was
+    never declared (routing declares an administration's queue on first use)."""
     with Connection(amqp_uri) as connection:
-        message = Queue(queue_name, no_declare=True)(connection.default_channel).get(no_ack=True)
+        try:
+            message = Queue(queue_name, no_declare=True)(connection.default_channel).get(no_ack=True)
+        except amqp.exceptions.NotFound:
+            return None
     return message if raw or message is None else message.decode()

@@ -13,7 +13,7 @@ from services.common.events import load_event, make_event
 from services.notify.domain import Message
 from services.notify.providers import OutboxSmsClient, make_client
 from tests.conftest import wait_for
-from tests.factories import submitted_event_data
+from tests.factories import complaint_snapshot, lifecycle_event_data, submitted_event_data
 from tests.helpers import listen, rows
 
 NUMBER = "ABCD-EFGH-JKMN0"
@@ -24,9 +24,9 @@ def sent(channel):
     return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
 
 
-def deliver(container, rabbit_config, payload):
-    with entrypoint_waiter(container, "on_complaint_submitted"):
-        event_dispatcher(rabbit_config)("intake", "complaint.submitted", payload)
+def deliver(container, rabbit_config, payload, event_name="complaint.submitted", handler="on_complaint_submitted"):
+    with entrypoint_waiter(container, handler):
+        event_dispatcher(rabbit_config)("intake", event_name, payload)
 
 
 def published(amqp_uri, queue):
@@ -113,3 +113,92 @@ def test_concurrent_sends_append_whole_lines(var_dir):
 def test_an_unknown_backend_is_refused_by_name():
     with pytest.raises(ValueError, match="NOTIFY_SMS_BACKEND='carrier-pigeon'"):
         make_client("sms", "carrier-pigeon")
+
+
+# -- the steps of a complaint's life ---------------------------------------------------------------
+
+DEADLINE = "2027-01-28T09:00:00+00:00"
+# event -> (its handler, its own fields, words only its template has, in French and in Arabic)
+LIFECYCLE = {
+    "complaint.information_requested": (
+        "on_information_requested", {"message": "Joignez votre attestation de salaire."},
+        ("Joignez votre attestation de salaire.", "Joignez votre attestation de salaire.")),
+    "complaint.answered": (
+        "on_answered", {"answer": "Votre pension sera versée le 5.", "received_at": "2026-11-29T09:00:00+00:00",
+                        "days_to_answer": 12.5},
+        ("a répondu", "أجابت الإدارة")),
+    "complaint.closed": (
+        "on_closed", {"reason": "duplicate", "duplicate_of": "DDDD-DDDD-DDDD1"},
+        ("double emploi avec la demande DDDD-DDDD-DDDD1", "مكرر للطلب DDDD-DDDD-DDDD1")),
+    "complaint.transferred": (
+        "on_transferred", {"from_administration_code": "CNSS", "reason": "Relève de l'ONEE.",
+                           "complaint": complaint_snapshot()},
+        ("transmise à l'administration compétente", "أحيل طلبكم")),
+    "complaint.reopened": (
+        "on_reopened", {"reason": "Rien n'a changé.", "reopen_count": 1, "deadline_at": DEADLINE,
+                        "complaint": complaint_snapshot()},
+        ("est rouverte", "أعيد فتح طلبكم")),
+    "complaint.deadline_passed": (
+        "on_deadline_passed", {"deadline_at": DEADLINE}, ("a expiré le 28/01/2027", "انقضى يوم 28/01/2027")),
+}
+
+
+def lifecycle_event(name, language="fr", email="citizen@example.ma", phone="+212612345678", code="ONEE"):
+    _handler, fields, _words = LIFECYCLE[name]
+    return make_event(name, lifecycle_event_data(NUMBER, administration_code=code, language=language,
+                                                 email=email, phone=phone, **fields))
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLE))
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_each_step_is_told_once_with_its_template_in_the_citizens_language(notify, rabbit_config, amqp_uri,
+                                                                           name, language):
+    handler, _fields, words = LIFECYCLE[name]
+    template = name.replace(".", "_")
+    queue = listen(amqp_uri, "notify.events", "notification.sent")
+    payload = lifecycle_event(name, language)
+    deliver(notify, rabbit_config, payload, name, handler)
+    deliver(notify, rabbit_config, payload, name, handler)  # redelivered: nothing more is sent
+
+    [sms], [email] = sent("sms"), sent("email")
+    expected = words[0] if language == "fr" else words[1]
+    assert sms["to"] == "+212612345678" and email["to"] == "citizen@example.ma"
+    for message in (sms, email):
+        assert (message["template"], message["language"], message["tracking_number"], message["event_id"]) == (
+            template, language, NUMBER, payload["event_id"])
+        assert expected in message["body"]
+    assert NUMBER in email["subject"] and f"/track?number={NUMBER}" in email["html"]
+    assert [(row["channel"], row["template"], row["status"]) for row in rows(
+        notify.db_url, "select * from deliveries order by id")] == [("sms", template, "sent"),
+                                                                     ("email", template, "sent")]
+    wait_for(lambda: not rows(notify.db_url, "select id from outbox"), message="outbox relayed")
+    events = published(amqp_uri, queue)
+    assert sorted(event["channel"] for event in events) == ["email", "sms"]
+    assert {(event["tracking_number"], event["template"], event["language"]) for event in events} == {
+        (NUMBER, template, language)}
+
+
+@pytest.mark.parametrize("email, phone, channels", [
+    ("citizen@example.ma", None, ["email"]), (None, "+212612345678", ["sms"])])
+def test_a_step_goes_only_to_the_channels_the_citizen_gave(notify, rabbit_config, email, phone, channels):
+    deliver(notify, rabbit_config, lifecycle_event("complaint.answered", "ar", email=email, phone=phone),
+            "complaint.answered", "on_answered")
+    assert [channel for channel in ("sms", "email") if sent(channel)] == channels
+    assert [row["channel"] for row in rows(notify.db_url, "select channel from deliveries")] == channels
+
+
+def test_a_transfer_names_the_administration_from_routings_directory(routing, notify, rabbit_config):
+    deliver(notify, rabbit_config, lifecycle_event("complaint.transferred", "fr"), "complaint.transferred",
+            "on_transferred")
+    deliver(notify, rabbit_config, {**lifecycle_event("complaint.transferred", "ar"), "tracking_number": "ZZZZ-ZZZZ-ZZZZ1"},
+            "complaint.transferred", "on_transferred")
+    french, arabic = sent("sms")
+    assert french["body"].endswith("compétente : Office national de l'électricité et de l'eau potable.")
+    assert "المكتب الوطني للكهرباء والماء الصالح للشرب" in arabic["body"]
+
+
+def test_without_routing_a_transfer_is_still_told_in_general_words(notify, rabbit_config):
+    deliver(notify, rabbit_config, lifecycle_event("complaint.transferred", "fr"), "complaint.transferred",
+            "on_transferred")
+    [sms] = sent("sms")
+    assert sms["body"].endswith("est transmise à l'administration compétente.")

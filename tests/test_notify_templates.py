@@ -2,11 +2,16 @@
 import pytest
 
 from services.common.events import load_event, make_event
+from services.intake.domain import CLOSE_REASONS
 from services.notify import domain
-from tests.factories import submitted_event_data
+from tests.factories import complaint_snapshot, lifecycle_event_data, submitted_event_data
 
 LANGUAGES = ("ar", "fr")
 LONGEST_TRACKING_NUMBER = "WWWW-WWWW-WWWWW"
+# UCS-2 (ê is not GSM-7) and longer than anything intake accepts
+LONGEST_TEXT = "ê" + "ع" * 9999
+LONGEST_NAME = "ع" * 300  # routing's directory keeps names of up to 300 characters
+DEADLINE = "2027-12-31T23:30:00+00:00"  # 1 January in Morocco
 
 
 def submitted(**overrides):
@@ -32,15 +37,111 @@ def test_sms_segments(text, segments):
     assert domain.sms_segments(text) == segments
 
 
-@pytest.mark.parametrize("path", sorted(domain.TEMPLATES_DIR.glob("*/*.sms.txt")),
-                         ids=lambda path: f"{path.parent.name}/{path.name}")
-def test_every_sms_template_fits_one_segment_with_the_longest_values(path, monkeypatch):
+def lifecycle(name, language="fr", **fields):
+    return load_event(name, make_event(name, lifecycle_event_data(
+        LONGEST_TRACKING_NUMBER, language=language, email="a" * 240 + "@example.ma", **fields)))
+
+
+def longest_contexts(template, language):
+    """Every way `template` can be rendered, with each value at its longest."""
+    if template == domain.SUBMITTED_TEMPLATE:
+        return [domain.submission_context(longest_event(language))]
+    snapshot = complaint_snapshot()
+    events = {
+        "complaint_information_requested": [("complaint.information_requested", {"message": LONGEST_TEXT}, None)],
+        "complaint_answered": [("complaint.answered", {"answer": LONGEST_TEXT, "received_at": DEADLINE,
+                                                       "days_to_answer": 59.9}, None)],
+        "complaint_closed": [("complaint.closed", {"reason": reason, "duplicate_of": LONGEST_TRACKING_NUMBER}, None)
+                             for reason in (*CLOSE_REASONS, "a_reason_added_later")],
+        "complaint_transferred": [("complaint.transferred", {"from_administration_code": "CNSS", "reason": LONGEST_TEXT,
+                                                             "complaint": snapshot}, name)
+                                  for name in (LONGEST_NAME, "Ê" * 300, None)],
+        "complaint_reopened": [("complaint.reopened", {"reason": LONGEST_TEXT, "reopen_count": 99,
+                                                       "deadline_at": DEADLINE, "complaint": snapshot}, None)],
+        "complaint_deadline_passed": [("complaint.deadline_passed", {"deadline_at": DEADLINE}, None)],
+    }[template]
+    return [domain.lifecycle_context(name, lifecycle(name, language, **fields), administration)
+            for name, fields, administration in events]
+
+
+SMS_TEMPLATES = sorted(domain.TEMPLATES_DIR.glob("*/*.sms.txt"))
+
+
+@pytest.mark.parametrize("path", SMS_TEMPLATES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_every_sms_fits_two_segments_with_the_longest_values(path, monkeypatch):
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://www.chikaya.ma/portail-national-des-reclamations")
     language, template = path.parent.name, path.name.removesuffix(".sms.txt")
-    text = domain.render(language, template, "sms", domain.submission_context(longest_event(language)))
-    encoding = "GSM-7" if domain.is_gsm7(text) else "UCS-2"
-    assert domain.sms_segments(text) == 1, f"{len(text)} characters in {encoding}: {text}"
-    assert LONGEST_TRACKING_NUMBER in text
+    for context in longest_contexts(template, language):
+        text = domain.render_sms(language, template, context)
+        encoding = "GSM-7" if domain.is_gsm7(text) else "UCS-2"
+        assert domain.sms_segments(text) <= domain.MAX_SMS_SEGMENTS, f"{len(text)} characters in {encoding}: {text}"
+        assert LONGEST_TRACKING_NUMBER in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_tracking_number_sms_fits_one_segment(language):
+    text = domain.render_sms(language, domain.SUBMITTED_TEMPLATE,
+                             domain.submission_context(longest_event(language)))
+    assert domain.sms_segments(text) == 1, text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_long_question_is_cut_in_the_sms_and_whole_in_the_email(language):
+    question = "Merci de joindre   la copie\nde votre attestation de salaire " + "et du contrat " * 40
+    sms, email = domain.messages_for_lifecycle("complaint.information_requested", lifecycle(
+        "complaint.information_requested", language, message=question))
+    assert domain.sms_segments(sms.body) == domain.MAX_SMS_SEGMENTS
+    assert "Merci de joindre la copie de votre attestation" in sms.body and domain.ELLIPSIS + '"' in sms.body
+    assert sms.body.endswith("Lisez et répondez sur la page de suivi." if language == "fr"
+                             else "أجيبوا في صفحة التتبع.")
+    assert question in email.body  # the e-mail has it whole
+    short = domain.messages_for_lifecycle("complaint.information_requested", lifecycle(
+        "complaint.information_requested", language, message="Votre RIB ?"))[0]
+    assert '"Votre RIB ?"' in short.body and domain.ELLIPSIS not in short.body
+
+
+def test_a_french_sms_stays_in_the_gsm_alphabet():
+    """Cheaper, and room for 306 characters; the citizen's and agents' own words may still
+    need UCS-2, but the wording around them does not."""
+    for path in domain.TEMPLATES_DIR.glob("fr/*.sms.txt"):
+        template = path.name.removesuffix(".sms.txt")
+        for context in longest_contexts(template, "fr"):
+            plain = {key: "x" if key in ("question", "administration") and value else value
+                     for key, value in context.items()}
+            text = domain.render_sms("fr", template, plain)
+            assert domain.is_gsm7(text), text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_closing_reason_intake_knows_has_its_own_words(language):
+    def sms(reason):
+        return domain.messages_for_lifecycle("complaint.closed", lifecycle(
+            "complaint.closed", language, phone="+212612345678", reason=reason,
+            duplicate_of="DDDD-DDDD-DDDD1"))[0].body
+
+    general = sms("a_reason_added_later")
+    wordings = {reason: sms(reason) for reason in CLOSE_REASONS}
+    assert general not in wordings.values() and len(set(wordings.values())) == len(CLOSE_REASONS)
+    assert "DDDD-DDDD-DDDD1" in wordings["duplicate"]
+
+
+@pytest.mark.parametrize("language, name, general", [
+    ("fr", "Office national de l'électricité et de l'eau potable", "l'administration compétente."),
+    ("ar", "المكتب الوطني للكهرباء والماء الصالح للشرب", "الإدارة المختصة بمعالجته."),
+])
+def test_a_transfer_names_the_administration_when_routing_could(language, name, general):
+    event = lifecycle("complaint.transferred", language, from_administration_code="CNSS",
+                      reason="Compétence de l'ONEE", complaint=complaint_snapshot())
+    sms, email = domain.messages_for_lifecycle("complaint.transferred", event, administration=name)
+    assert name in sms.body and name in email.body and "Compétence de l'ONEE" in email.body
+    unnamed, _email = domain.messages_for_lifecycle("complaint.transferred", event)
+    assert unnamed.body.endswith(general)
+
+
+def test_dates_are_the_citizens_calendar_day():
+    event = lifecycle("complaint.deadline_passed", deadline_at=DEADLINE)
+    [sms, email] = domain.messages_for_lifecycle("complaint.deadline_passed", event)
+    assert "01/01/2028" in sms.body and "01/01/2028" in email.body
 
 
 def test_every_language_has_the_same_templates():
@@ -73,6 +174,21 @@ def test_email_links_to_the_tracking_page(language, direction, monkeypatch):
     assert f'dir="{direction}"' in email.html and f'<a href="{link}"' in email.html
     assert "Pension &lt;b&gt;non&lt;/b&gt; versée" in email.html  # the citizen's text is escaped
     assert email.event_id == str(event["event_id"]) and email.template == "complaint_submitted"
+
+
+@pytest.mark.parametrize("path", sorted(domain.TEMPLATES_DIR.glob("*/*.email.txt")),
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_every_email_links_to_the_tracking_page_in_its_language(path, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://chikaya.example/")
+    language, template = path.parent.name, path.name.removesuffix(".email.txt")
+    link = f"https://chikaya.example/track?number={LONGEST_TRACKING_NUMBER}"
+    for context in longest_contexts(template, language):
+        subject = domain.render(language, template, "email.subject", context)
+        text = domain.render(language, template, "email", context)
+        assert "\n" not in subject and LONGEST_TRACKING_NUMBER in subject
+        assert link in text.splitlines() and domain.PLATFORM_NAME in text
+        html = domain.render_email_html(language, subject, text, link)
+        assert f'<a href="{link}"' in html and f'lang="{language}"' in html
 
 
 def test_the_message_needs_nothing_else_of_the_complaint():

@@ -14,14 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
+from services.common.errors import ValidationFailed
 from services.common.events import load_event, make_event
 from services.routing import directory, topology
 from services.routing.consumer import AdministrationConsumer
 from services.routing.inbox import DirectoryInbox, WebhookInbox
 from services.routing.models import Administration
 from tests.conftest import wait_for
-from tests.factories import submitted_event_data
-from tests.helpers import listen, take
+from tests.factories import complaint_snapshot, lifecycle_event_data, submitted_event_data
+from tests.helpers import listen, rows, take
 
 
 def submitted_event(**overrides):
@@ -129,7 +130,9 @@ def test_consumer_takes_only_its_own_queue_and_acks_after_the_inbox(amqp_uri, tm
     publish_routed(amqp_uri, routed_complaint("ONEE", tracking="ONEE-ONEE-ONEE0"))
     path = inbox.path_for("CNSS", "ABCD-EFGH-JKMNP")
     wait_for(path.exists, message="complaint in the CNSS inbox")
-    assert json.loads(path.read_text("utf-8"))["subject"] == "Retard"
+    received = json.loads(path.read_text("utf-8"))
+    # a message from before `reason` existed is a first filing
+    assert received["subject"] == "Retard" and received["reason"] == "submitted"
     event = load_event("complaint.delivered", wait_for(lambda: take(amqp_uri, delivered.name)))
     assert event["tracking_number"] == "ABCD-EFGH-JKMNP" and event["destination"] == "inbox"
     # ONEE's complaint stays in ONEE's queue for ONEE's own consumer
@@ -178,3 +181,123 @@ def test_a_malformed_message_is_dead_lettered_not_lost(amqp_uri, tmp_path, run_c
     publish_routed(amqp_uri, broken)
     parked = wait_for(lambda: take(amqp_uri, topology.DEAD_LETTER_QUEUE), message="dead letter")
     assert parked["subject"] == "Retard"
+
+
+# -- complaints routed again: transfers and reopenings -------------------------------------------
+
+NUMBER = "ABCD-EFGH-JKMNP"
+
+
+def transferred_event(to_code, from_code="CNSS"):
+    return make_event("complaint.transferred", lifecycle_event_data(
+        NUMBER, administration_code=to_code, status="routed", from_administration_code=from_code,
+        reason="Le dossier relève de l'électricité.", complaint=complaint_snapshot()))
+
+
+def reopened_event(reopen_count=1, code="CNSS"):
+    return make_event("complaint.reopened", lifecycle_event_data(
+        NUMBER, administration_code=code, status="routed", actor="citizen",
+        reason="La réponse ne règle rien.", reopen_count=reopen_count,
+        deadline_at="2027-01-28T09:00:00+00:00", complaint=complaint_snapshot()))
+
+
+def decisions(routing):
+    return [(row["reason"], row["requested_code"], row["administration_code"], row["triage"])
+            for row in rows(routing.db_url, "select * from routing_decisions order by id")]
+
+
+def test_a_transfer_lands_on_the_other_administrations_consumer(routing, rabbit_config, amqp_uri,
+                                                                  tmp_path, run_consumer):
+    routed = listen(amqp_uri, "routing.events", "complaint.routed")
+    inbox = DirectoryInbox(tmp_path / "inbox")
+    run_consumer({"ONEE"}, inbox)
+    event = transferred_event("ONEE")
+    for _ in range(2):  # redelivered: still one routing
+        with entrypoint_waiter(routing, "on_transferred"):
+            event_dispatcher(rabbit_config)("intake", "complaint.transferred", event)
+
+    path = inbox.path_for("ONEE", NUMBER)
+    wait_for(path.exists, message="the complaint in ONEE's inbox")
+    received = json.loads(path.read_text("utf-8"))
+    assert (received["administration_code"], received["reason"], received["triage"]) == ("ONEE", "transferred", False)
+    assert received["complainant"]["full_name"] == "Fatima Zahra El Amrani"
+    assert received["subject"] == "Retard de versement de la pension"
+    announced = load_event("complaint.routed", wait_for(lambda: take(amqp_uri, routed.name)))
+    assert (announced["tracking_number"], announced["administration_code"]) == (NUMBER, "ONEE")
+    assert take(amqp_uri, routed.name) is None
+    assert take(amqp_uri, topology.queue_name("CNSS")) is None  # nothing goes back to CNSS
+    assert decisions(routing) == [("transferred", "ONEE", "ONEE", False)]
+
+
+def test_a_transfer_to_an_administration_routing_does_not_know_goes_to_triage(routing, rabbit_config, amqp_uri):
+    with entrypoint_waiter(routing, "on_transferred"):
+        event_dispatcher(rabbit_config)("intake", "complaint.transferred", transferred_event("NO_SUCH_ADMIN"))
+    message = wait_for(lambda: take(amqp_uri, topology.queue_name("TRIAGE")), message="triage")
+    assert (message["triage"], message["requested_administration_code"], message["reason"]) == (
+        True, "NO_SUCH_ADMIN", "transferred")
+    assert decisions(routing) == [("transferred", "NO_SUCH_ADMIN", "TRIAGE", True)]
+
+
+def test_a_reopened_complaint_goes_back_to_the_same_administration(routing, rabbit_config, amqp_uri):
+    routed = listen(amqp_uri, "routing.events", "complaint.routed")
+    dispatch = event_dispatcher(rabbit_config)
+    with entrypoint_waiter(routing, "on_submitted"):
+        dispatch("intake", "complaint.submitted", submitted_event())
+    with entrypoint_waiter(routing, "on_reopened"):
+        dispatch("intake", "complaint.reopened", reopened_event(reopen_count=2))
+
+    first = wait_for(lambda: take(amqp_uri, topology.queue_name("CNSS")), message="the filing")
+    again = wait_for(lambda: take(amqp_uri, topology.queue_name("CNSS")), message="the reopening")
+    assert (first["reason"], first["reopen_count"]) == ("submitted", None)
+    assert (again["tracking_number"], again["reason"], again["reopen_count"]) == (NUMBER, "reopened", 2)
+    assert again["message_id"] != first["message_id"]  # the consumer must not take it for a repeat
+    assert again["description"] == first["description"]
+    assert [load_event("complaint.routed", wait_for(lambda: take(amqp_uri, routed.name)))["administration_code"]
+            for _ in range(2)] == ["CNSS", "CNSS"]
+    assert decisions(routing) == [("submitted", "CNSS", "CNSS", False), ("reopened", "CNSS", "CNSS", False)]
+
+
+def test_the_consumer_delivers_a_reopening_marked_as_such(amqp_uri, tmp_path, run_consumer):
+    inbox = DirectoryInbox(tmp_path)
+    run_consumer({"CNSS"}, inbox)
+    publish_routed(amqp_uri, {**routed_complaint("CNSS"), "reason": "reopened", "reopen_count": 1})
+    path = inbox.path_for("CNSS", "ABCD-EFGH-JKMNP")
+    wait_for(path.exists, message="the reopened complaint in the inbox")
+    received = json.loads(path.read_text("utf-8"))
+    assert (received["reason"], received["reopen_count"]) == ("reopened", 1)
+
+
+# -- the platform administrator adds an administration ------------------------------------------
+
+SAFI = {"code": "COMMUNE_SAFI", "name_ar": " جماعة آسفي ", "name_fr": "Commune de Safi", "kind": "local_authority"}
+
+
+def test_an_added_administration_is_listed_and_gets_its_queue(routing, rabbit_config, amqp_uri):
+    with entrypoint_hook(routing, "add_administration") as add_administration:
+        added = add_administration(SAFI)
+    assert added == {**SAFI, "name_ar": "جماعة آسفي"}
+    with entrypoint_hook(routing, "list_administrations") as list_administrations:
+        assert added in list_administrations()
+    assert take(amqp_uri, topology.queue_name("COMMUNE_SAFI")) is None  # declared, and empty
+    # complaints transferred to it are no longer sent to triage
+    with entrypoint_waiter(routing, "on_transferred"):
+        event_dispatcher(rabbit_config)("intake", "complaint.transferred", transferred_event("COMMUNE_SAFI"))
+    message = wait_for(lambda: take(amqp_uri, topology.queue_name("COMMUNE_SAFI")), message="routed there")
+    assert message["triage"] is False
+
+
+@pytest.mark.parametrize("entry, errors", [
+    ({**SAFI, "code": "CNSS"}, {"code": ["already_exists"]}),
+    ({**SAFI, "code": "TRIAGE"}, {"code": ["reserved"]}),
+    ({**SAFI, "code": "safi"}, {"code": ["invalid_code"]}),
+    ({"code": "", "name_ar": "", "name_fr": "x" * 301, "kind": "bank"},
+     {"code": ["required"], "name_ar": ["required"], "name_fr": [["too_long", {"max": 300}]],
+      "kind": ["invalid_choice"]}),
+])
+def test_an_invalid_administration_is_refused_field_by_field(routing, entry, errors):
+    with entrypoint_hook(routing, "add_administration") as add_administration:
+        with pytest.raises(ValidationFailed) as refused:
+            add_administration(entry)
+    assert json.loads(json.dumps(refused.value.errors)) == errors  # as the gateway gets it over RPC
+    assert len(rows(routing.db_url, "select code from administrations where code = :code",
+                    code=entry["code"])) == (1 if entry["code"] == "CNSS" else 0)

@@ -6,6 +6,7 @@ server, which psycogreen arranges.
 """
 from datetime import datetime, timezone
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from alembic import command
@@ -64,11 +65,17 @@ def _green_psycopg_if_needed():
         patch_psycopg()
 
 
+def migrations_dir(owner: str) -> Path:
+    """Where an owner's alembic history lives: services/<name>/migrations, or gateway/migrations
+    for the gateway (which owns the back office's accounts)."""
+    package = Path(config.ROOT, owner) if owner == "gateway" else Path(config.ROOT, "services", owner)
+    return package / "migrations"
+
+
 def alembic_config(service: str, url: str, metadata: sa.MetaData) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_ALEMBIC_DIR))
-    versions = Path(config.ROOT, "services", service, "migrations")
-    cfg.set_main_option("version_locations", str(versions))
+    cfg.set_main_option("version_locations", str(migrations_dir(service)))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["url"] = url
     cfg.attributes["metadata"] = metadata
@@ -76,7 +83,7 @@ def alembic_config(service: str, url: str, metadata: sa.MetaData) -> AlembicConf
 
 
 def migrate(service: str, url: str, metadata: sa.MetaData) -> None:
-    """Bring the service's database to the newest migration in services/<service>/migrations."""
+    """Bring the service's database to the newest migration in its migrations_dir."""
     command.upgrade(alembic_config(service, url, metadata), "heads")
 
 
@@ -92,17 +99,19 @@ class Database(DependencyProvider):
         self.engine = make_engine(url)
         migrate(self.container.service_name, url, self.metadata)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.sessions = WeakKeyDictionary()
 
     def stop(self):
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx):
         session = self.sessionmaker()
-        worker_ctx.data.setdefault("_db_sessions", {})[self] = session
+        # kept here, not in worker_ctx.data: nameko sends that along with every RPC call and event
+        self.sessions[worker_ctx] = session
         return session
 
     def worker_teardown(self, worker_ctx):
-        session = worker_ctx.data.get("_db_sessions", {}).pop(self, None)
+        session = self.sessions.pop(worker_ctx, None)
         if session is not None:
             session.close()
 

@@ -5,8 +5,10 @@ as Jinja2 files that a non-programmer can edit; a change is picked up without a 
 """
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -15,6 +17,11 @@ from services.common import config
 PLATFORM_NAME = "Chikaya — شكاية"
 SUBMITTED_TEMPLATE = "complaint_submitted"
 TEMPLATES_DIR = Path(__file__).with_name("templates")
+MAX_SMS_SEGMENTS = 2
+# "..." rather than "…", which is not GSM-7 and would make a French SMS cost UCS-2 rates
+ELLIPSIS = "..."
+# Dates in messages are the citizen's calendar days.
+TIMEZONE = ZoneInfo("Africa/Casablanca")
 
 # Only .html templates are escaped: the SMS and plain-text e-mail go out exactly as rendered.
 _templates = Environment(loader=FileSystemLoader(TEMPLATES_DIR), undefined=StrictUndefined,
@@ -45,15 +52,49 @@ def tracking_url(tracking_number: str) -> str:
     return f"{config.public_base_url().rstrip('/')}/track?number={quote(tracking_number)}"
 
 
+def _common_context(tracking_number: str) -> dict:
+    return {"platform_name": PLATFORM_NAME, "tracking_number": tracking_number,
+            "tracking_url": tracking_url(tracking_number)}
+
+
 def submission_context(event: dict) -> dict:
     """What the complaint_submitted templates may use, and nothing else of the complaint."""
-    return {
-        "platform_name": PLATFORM_NAME,
-        "tracking_number": event["tracking_number"],
-        "tracking_url": tracking_url(event["tracking_number"]),
-        "full_name": event["complainant"]["full_name"],
-        "subject": event["subject"],
-    }
+    return {**_common_context(event["tracking_number"]),
+            "full_name": event["complainant"]["full_name"], "subject": event["subject"]}
+
+
+def local_date(moment: datetime) -> str:
+    return moment.astimezone(TIMEZONE).strftime("%d/%m/%Y")
+
+
+# The lifecycle events the citizen is told of, and what of each its templates may use.
+LIFECYCLE_FIELDS = {
+    "complaint.information_requested": lambda event: {"question": event["message"]},
+    "complaint.answered": lambda event: {"answer": event["answer"]},
+    "complaint.closed": lambda event: {"reason": event["reason"], "duplicate_of": event["duplicate_of"]},
+    # `administration` (its name) is added by the caller, who asks routing's directory
+    "complaint.transferred": lambda event: {"transfer_reason": event["reason"]},
+    "complaint.reopened": lambda event: {"reopen_count": event["reopen_count"],
+                                         "deadline": local_date(event["deadline_at"])},
+    "complaint.deadline_passed": lambda event: {"deadline": local_date(event["deadline_at"])},
+}
+# The one value an SMS may cut (with ELLIPSIS) to stay within MAX_SMS_SEGMENTS; the e-mail
+# and the tracking page always have it whole.
+SHORTENED_IN_SMS = {"complaint_information_requested": "question", "complaint_transferred": "administration"}
+
+
+def template_for(event_name: str) -> str:
+    """complaint.answered -> complaint_answered: templates/<language>/complaint_answered.*.txt"""
+    return event_name.replace(".", "_")
+
+
+def lifecycle_context(event_name: str, event: dict, administration: str | None = None) -> dict:
+    """What the templates of `event_name` may use; `administration` is the name of the
+    administration a transfer went to, or None to say "the competent administration"."""
+    context = {**_common_context(event["tracking_number"]), **LIFECYCLE_FIELDS[event_name](event)}
+    if event_name == "complaint.transferred":
+        context["administration"] = administration
+    return context
 
 
 def render(language: str, template: str, part: str, context: dict) -> str:
@@ -69,23 +110,60 @@ def render_email_html(language: str, subject: str, text: str, link: str) -> str:
         paragraphs=paragraphs, link=link)
 
 
-def messages_for_submission(event: dict) -> list[Message]:
-    """The tracking-number message on every channel the citizen gave, in the complaint's language."""
-    language, person = event["language"], event["complainant"]
-    context = submission_context(event)
-    common = {"template": SUBMITTED_TEMPLATE, "language": language,
+def render_sms(language: str, template: str, context: dict) -> str:
+    """The SMS, within MAX_SMS_SEGMENTS: the template's SHORTENED_IN_SMS value is put on one
+    line and, if the whole is still too long, cut to the longest beginning that fits."""
+    field = SHORTENED_IN_SMS.get(template)
+    if not field or not context.get(field):
+        return render(language, template, "sms", context)
+    value = " ".join(context[field].split())
+    text = render(language, template, "sms", {**context, field: value})
+    if sms_segments(text) <= MAX_SMS_SEGMENTS:
+        return text
+
+    def cut(length):
+        return render(language, template, "sms", {**context, field: value[:length].rstrip() + ELLIPSIS})
+
+    # a longer beginning never costs fewer units, so the longest that fits is found by bisection
+    shortest, longest = 0, len(value) - 1
+    while shortest < longest:
+        middle = (shortest + longest + 1) // 2
+        if sms_segments(cut(middle)) <= MAX_SMS_SEGMENTS:
+            shortest = middle
+        else:
+            longest = middle - 1
+    return cut(shortest)
+
+
+def messages_for(template: str, language: str, contacts: dict, context: dict, event: dict) -> list[Message]:
+    """The message of `template` on every channel in `contacts` (phone, email), in `language`."""
+    common = {"template": template, "language": language,
               "tracking_number": event["tracking_number"], "event_id": str(event["event_id"])}
     messages = []
-    if person.get("phone"):
-        messages.append(Message(channel="sms", recipient=person["phone"],
-                                body=render(language, SUBMITTED_TEMPLATE, "sms", context), **common))
-    if person.get("email"):
-        subject = render(language, SUBMITTED_TEMPLATE, "email.subject", context)
-        text = render(language, SUBMITTED_TEMPLATE, "email", context)
+    if contacts.get("phone"):
+        messages.append(Message(channel="sms", recipient=contacts["phone"],
+                                body=render_sms(language, template, context), **common))
+    if contacts.get("email"):
+        subject = render(language, template, "email.subject", context)
+        text = render(language, template, "email", context)
         messages.append(Message(
-            channel="email", recipient=person["email"], subject=subject, body=text,
+            channel="email", recipient=contacts["email"], subject=subject, body=text,
             html=render_email_html(language, subject, text, context["tracking_url"]), **common))
     return messages
+
+
+def messages_for_submission(event: dict) -> list[Message]:
+    """The tracking-number message on every channel the citizen gave, in the complaint's language."""
+    return messages_for(SUBMITTED_TEMPLATE, event["language"], event["complainant"],
+                        submission_context(event), event)
+
+
+def messages_for_lifecycle(event_name: str, event: dict, administration: str | None = None) -> list[Message]:
+    """What the citizen is told of a step of their complaint, where and in the language the
+    event's `citizen` block says."""
+    citizen = event["citizen"]
+    return messages_for(template_for(event_name), citizen["language"], citizen,
+                        lifecycle_context(event_name, event, administration), event)
 
 
 def is_gsm7(text: str) -> bool:

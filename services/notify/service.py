@@ -1,4 +1,6 @@
-"""Notify's nameko entrypoints: tell the citizen, once, on every channel they gave."""
+"""Notify's nameko entrypoints: tell the citizen, once, on every channel they gave, of each step
+of their complaint that concerns them (its filing, a question, the answer, its closing, a
+transfer, a reopening, a missed deadline)."""
 import logging
 
 from nameko.rpc import rpc
@@ -9,6 +11,7 @@ from services.common.db import Database
 from services.common.handlers import consumes
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.notify import domain
+from services.notify.administrations import AdministrationNames
 from services.notify.models import Base, Delivery, Outbox, ProcessedEvent
 from services.notify.providers import Providers
 from services.notify.schemas import DeliveryView
@@ -22,10 +25,40 @@ class NotifyService:
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
     providers = Providers()
+    administration_name = AdministrationNames()
 
     @consumes("complaint.submitted", ProcessedEvent)
     def on_complaint_submitted(self, event):
-        """Send the tracking number by SMS and/or e-mail.
+        """The tracking number."""
+        self._tell(domain.messages_for_submission(event))
+
+    @consumes("complaint.information_requested", ProcessedEvent)
+    def on_information_requested(self, event):
+        self._tell(domain.messages_for_lifecycle("complaint.information_requested", event))
+
+    @consumes("complaint.answered", ProcessedEvent)
+    def on_answered(self, event):
+        self._tell(domain.messages_for_lifecycle("complaint.answered", event))
+
+    @consumes("complaint.closed", ProcessedEvent)
+    def on_closed(self, event):
+        self._tell(domain.messages_for_lifecycle("complaint.closed", event))
+
+    @consumes("complaint.transferred", ProcessedEvent)
+    def on_transferred(self, event):
+        name = self.administration_name(event["administration_code"], event["citizen"]["language"])
+        self._tell(domain.messages_for_lifecycle("complaint.transferred", event, administration=name))
+
+    @consumes("complaint.reopened", ProcessedEvent)
+    def on_reopened(self, event):
+        self._tell(domain.messages_for_lifecycle("complaint.reopened", event))
+
+    @consumes("complaint.deadline_passed", ProcessedEvent)
+    def on_deadline_passed(self, event):
+        self._tell(domain.messages_for_lifecycle("complaint.deadline_passed", event))
+
+    def _tell(self, messages):
+        """Send the messages of one event to the citizen, each on its channel.
 
         The queued deliveries commit together with the processed-event row BEFORE any
         provider is called, so a redelivered event finds that row and sends nothing again,
@@ -38,7 +71,6 @@ class NotifyService:
         must not get it twice.  `notify.deliveries` and `status = 'queued'` rows older than
         a minute show it to an operator.
         """
-        messages = domain.messages_for_submission(event)
         deliveries = [self._queue(message) for message in messages]
         self.db.commit()
         for delivery, message in zip(deliveries, messages):

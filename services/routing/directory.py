@@ -17,15 +17,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import config
 from services.common.db import make_engine, migrate
-from services.routing.domain import administration_errors
+from services.routing.domain import KINDS, NAME_MAX_LENGTH, administration_errors
 from services.routing.models import Administration, Base
 
 SHIPPED = Path(__file__).with_name("data") / "administrations.json"
 FIELDS = ("code", "name_ar", "name_fr", "kind")
+# administration_errors' codes, as the operator reads them
+PROBLEMS = {
+    "required": "is missing",
+    "invalid_code": "must be 2-24 upper-case letters, digits or _",
+    "reserved": "is reserved",
+    "too_long": f"is longer than {NAME_MAX_LENGTH} characters",
+    "invalid_choice": f"must be one of {', '.join(KINDS)}",
+}
 
 
 class InvalidDirectory(ValueError):
     pass
+
+
+def describe(field: str, value: str, problem) -> str:
+    """One of administration_errors' problems (a code, or a code and its parameters) in words."""
+    code = problem if isinstance(problem, str) else problem[0]
+    return f"{field} {value!r} {PROBLEMS[code]}"
 
 
 def read_entries(path: Path) -> list[dict]:
@@ -40,7 +54,8 @@ def read_entries(path: Path) -> list[dict]:
     problems, seen = [], set()
     for number, entry in enumerate(entries, start=1):
         entry = {key: str(entry.get(key) or "").strip() for key in FIELDS}
-        errors = administration_errors(entry)
+        errors = [describe(field, entry[field], problem)
+                  for field, problems in administration_errors(entry).items() for problem in problems]
         if entry["code"] in seen:
             errors.append(f"code {entry['code']} appears twice")
         seen.add(entry["code"])

@@ -8,6 +8,9 @@ TRIAGE = "TRIAGE"
 KINDS = ("ministry", "public_institution", "local_authority")
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,23}$")
 RESERVED_CODES = {UNKNOWN_ADMINISTRATION, TRIAGE}
+NAME_MAX_LENGTH = 300
+# Why a complaint is sent to an administration's queue (RoutedComplaint.reason).
+SUBMITTED, TRANSFERRED, REOPENED = "submitted", "transferred", "reopened"
 
 
 def decide(administration_code: str, known_codes: set[str]) -> tuple[str, bool]:
@@ -17,17 +20,26 @@ def decide(administration_code: str, known_codes: set[str]) -> tuple[str, bool]:
     return TRIAGE, True
 
 
-def administration_errors(entry: dict) -> list[str]:
-    """Why a directory entry cannot be imported (empty when it can)."""
-    errors = []
+def administration_errors(entry: dict) -> dict[str, list[str]]:
+    """Why a directory entry cannot be added, as {field: [message codes]} (empty when it can).
+
+    The codes are the gateway's (`required`, `invalid_choice`, and `too_long` with its
+    bound as `("too_long", {"max": ...})`) plus `invalid_code` and `reserved` for the code.
+    """
+    errors = {}
     code = str(entry.get("code") or "")
-    if not CODE_PATTERN.match(code):
-        errors.append(f"code {code!r} must be 2-24 upper-case letters, digits or _")
+    if not code:
+        errors["code"] = ["required"]
+    elif not CODE_PATTERN.match(code):
+        errors["code"] = ["invalid_code"]
     elif code in RESERVED_CODES:
-        errors.append(f"code {code!r} is reserved")
+        errors["code"] = ["reserved"]
     for field in ("name_ar", "name_fr"):
-        if not str(entry.get(field) or "").strip():
-            errors.append(f"{field} is missing")
+        name = str(entry.get(field) or "").strip()
+        if not name:
+            errors[field] = ["required"]
+        elif len(name) > NAME_MAX_LENGTH:
+            errors[field] = [("too_long", {"max": NAME_MAX_LENGTH})]
     if entry.get("kind") not in KINDS:
-        errors.append(f"kind must be one of {', '.join(KINDS)}")
+        errors["kind"] = ["invalid_choice"]
     return errors

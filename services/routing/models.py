@@ -22,9 +22,15 @@ class Administration(Base):
 
 
 class RoutingDecision(Base):
+    """One row each time a complaint is sent to a queue: when it is filed, then again when it is
+    transferred or reopened (`reason`)."""
     __tablename__ = "routing_decisions"
+    # named, so the key keeps one name on every database after routing_0002 recreated the table
+    __table_args__ = (sa.PrimaryKeyConstraint("id", name="pk_routing_decisions"),)
 
-    tracking_number: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    id: Mapped[int] = mapped_column(sa.Integer, sa.Identity())
+    tracking_number: Mapped[str] = mapped_column(sa.String(20), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(20), server_default="submitted")
     requested_code: Mapped[str] = mapped_column(sa.String(24))
     administration_code: Mapped[str] = mapped_column(sa.String(24), index=True)
     triage: Mapped[bool] = mapped_column(sa.Boolean)

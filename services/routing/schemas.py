@@ -2,6 +2,7 @@
 from marshmallow import EXCLUDE, Schema, fields
 
 from services.common.events import AttachmentSchema, ComplainantSchema
+from services.routing.domain import SUBMITTED
 
 
 class RoutedComplaint(Schema):
@@ -21,3 +22,7 @@ class RoutedComplaint(Schema):
     complainant = fields.Nested(ComplainantSchema, required=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list)
     submitted_at = fields.String(required=True)
+    # Why it comes: submitted, transferred or reopened (see domain).  Not checked, so a consumer
+    # older than a new reason still delivers; messages older than the field were all first filings.
+    reason = fields.String(load_default=SUBMITTED)
+    reopen_count = fields.Integer(allow_none=True, load_default=None)  # set when reason is "reopened"

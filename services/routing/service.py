@@ -6,19 +6,25 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.common import config
 from services.common.db import Database
+from services.common.errors import ValidationFailed
 from services.common.handlers import consumes
 from services.common.outbox import Outbox as OutboxRelay, add_event, add_message
 from services.routing import domain, topology
-from services.routing.directory import load_shipped
+from services.routing.directory import FIELDS, load_shipped
 from services.routing.models import Administration, Base, Outbox, ProcessedEvent, RoutingDecision
 from services.routing.schemas import RoutedComplaint
 
 
 class AdministrationQueues(DependencyProvider):
-    """Declares an administration's durable queue before the first complaint is sent to it."""
+    """Declares an administration's durable queue before the first complaint is sent to it.
+
+    Only on first use: a quorum queue is a Raft group of its own, and a hundred of them
+    that no complaint has reached yet cost the broker for nothing.
+    """
 
     def setup(self):
         self.amqp_uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
@@ -29,8 +35,6 @@ class AdministrationQueues(DependencyProvider):
         with database.sessionmaker() as session:
             load_shipped(session)
             session.commit()
-            codes = set(session.scalars(select(Administration.code)))
-        self.ensure(codes | {domain.TRIAGE})
 
     def ensure(self, codes):
         missing = set(codes) - self.declared
@@ -60,27 +64,65 @@ class RoutingService:
     @rpc
     def list_administrations(self):
         rows = self.db.scalars(select(Administration).order_by(Administration.kind, Administration.code))
-        return [{"code": row.code, "name_ar": row.name_ar, "name_fr": row.name_fr, "kind": row.kind}
-                for row in rows]
+        return [self._administration_view(row) for row in rows]
+
+    @rpc(expected_exceptions=(ValidationFailed,))
+    def add_administration(self, entry):
+        """Add an administration to the directory (the platform administrator's page) and
+        declare its queue, so complaints wait there until its consumer runs."""
+        entry = {key: str((entry or {}).get(key) or "").strip() for key in FIELDS}
+        errors = domain.administration_errors(entry)
+        if not errors and self.db.get(Administration, entry["code"]) is not None:
+            errors = {"code": ["already_exists"]}
+        if errors:
+            raise ValidationFailed(errors)
+        administration = Administration(**entry)
+        self.db.add(administration)
+        try:
+            self.db.commit()
+        except IntegrityError:  # the same code added at the same moment
+            raise ValidationFailed({"code": ["already_exists"]}) from None
+        self.queues.ensure({administration.code})
+        return self._administration_view(administration)
+
+    @staticmethod
+    def _administration_view(row):
+        return {key: getattr(row, key) for key in FIELDS}
 
     @consumes("complaint.submitted", ProcessedEvent)
     def on_submitted(self, event):
-        known = set(self.db.scalars(select(Administration.code).where(
-            Administration.code == event["administration_code"])))
-        code, triage = domain.decide(event["administration_code"], known)
+        self._route(event, event, domain.SUBMITTED)
+
+    @consumes("complaint.transferred", ProcessedEvent)
+    def on_transferred(self, event):
+        """To the administration the agent chose; a code the directory lacks goes to triage."""
+        self._route(event, event["complaint"], domain.TRANSFERRED)
+
+    @consumes("complaint.reopened", ProcessedEvent)
+    def on_reopened(self, event):
+        """Back to the administration that answered, marked with how often it was reopened."""
+        self._route(event, event["complaint"], domain.REOPENED, reopen_count=event["reopen_count"])
+
+    def _route(self, event, complaint, reason, reopen_count=None):
+        """Send `complaint` to the queue of the administration `event` names (or triage), record
+        the decision and announce complaint.routed, all through the outbox in one transaction."""
+        requested = event["administration_code"]
+        known = set(self.db.scalars(select(Administration.code).where(Administration.code == requested)))
+        code, triage = domain.decide(requested, known)
         self.queues.ensure({code})
-        self.db.add(RoutingDecision(tracking_number=event["tracking_number"], triage=triage,
-                                    requested_code=event["administration_code"],
-                                    administration_code=code))
+        self.db.add(RoutingDecision(tracking_number=event["tracking_number"], reason=reason,
+                                    requested_code=requested, administration_code=code, triage=triage))
         # the event id makes the message id stable, so a redelivery is recognisable downstream
         message = RoutedComplaint().dump({
-            **event, "message_id": uuid.uuid5(uuid.NAMESPACE_URL, f"routed:{event['event_id']}"),
-            "administration_code": code, "requested_administration_code": event["administration_code"],
-            "triage": triage, "submitted_at": event["submitted_at"].isoformat()})
+            **complaint, "message_id": uuid.uuid5(uuid.NAMESPACE_URL, f"routed:{event['event_id']}"),
+            "tracking_number": event["tracking_number"], "administration_code": code,
+            "requested_administration_code": requested, "triage": triage,
+            "submitted_at": complaint["submitted_at"].isoformat(), "reason": reason,
+            "reopen_count": reopen_count})
         add_message(self.db, Outbox, topology.ROUTED_EXCHANGE, code, message)
         add_event(self.db, Outbox, "complaint.routed", {
             "tracking_number": event["tracking_number"], "administration_code": code,
-            "triage": triage, "type": event["type"], "region": event["region"]})
+            "triage": triage, "type": complaint["type"], "region": complaint["region"]})
 
     @timer(interval=1)
     def relay_outbox(self):

@@ -23,6 +23,18 @@ class ComplaintFact(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the first answer: the legal clock is about it (working days, pauses excluded)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    days_to_answer: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # the latest closing, and the latest rating (a reopened complaint is answered, so rated, again)
+    closed_reason: Mapped[str | None] = mapped_column(sa.String(30), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rating_score: Mapped[int | None] = mapped_column(sa.SmallInteger, nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reopen_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    transferred_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # its answer deadline passed at least once before it was answered or closed
+    overdue: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # when the newest event applied so far happened: an older event arriving late loses to it
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

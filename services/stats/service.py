@@ -36,6 +36,48 @@ class StatsService:
     def on_delivered(self, event):
         domain.record_delivered(self._fact(event["tracking_number"]), event)
 
+    # every lifecycle event has this consumer at least, so none waits unrouted in intake's outbox
+
+    @consumes("complaint.acknowledged", ProcessedEvent)
+    def on_acknowledged(self, event):
+        domain.record_step(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.information_requested", ProcessedEvent)
+    def on_information_requested(self, event):
+        domain.record_step(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.citizen_replied", ProcessedEvent)
+    def on_citizen_replied(self, event):
+        domain.record_step(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.answered", ProcessedEvent)
+    def on_answered(self, event):
+        domain.record_answered(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.closed", ProcessedEvent)
+    def on_closed(self, event):
+        domain.record_closed(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.transferred", ProcessedEvent)
+    def on_transferred(self, event):
+        domain.record_transferred(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.rated", ProcessedEvent)
+    def on_rated(self, event):
+        domain.record_rated(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.reopened", ProcessedEvent)
+    def on_reopened(self, event):
+        domain.record_reopened(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.deadline_approaching", ProcessedEvent)
+    def on_deadline_approaching(self, event):
+        domain.record_step(self._fact(event["tracking_number"]), event)
+
+    @consumes("complaint.deadline_passed", ProcessedEvent)
+    def on_deadline_passed(self, event):
+        domain.record_deadline_passed(self._fact(event["tracking_number"]), event)
+
     @rpc
     def totals(self):
         return reports.totals(self.db)
