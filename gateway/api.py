@@ -4,9 +4,10 @@ Errors are answered by gateway.errors; messages follow `?lang=`, then Accept-Lan
 """
 import os
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from gateway.complaints import desk, unflatten
+from gateway.downloads import citizen_link
 from gateway.errors import InvalidBody
 from gateway.i18n import current_language
 
@@ -29,24 +30,70 @@ def administrations():
     return jsonify(desk().administrations())
 
 
-@blueprint.post("/api/v1/complaints")
-def submit_complaint():
-    """A JSON body, or a form with dotted field names and files named `attachments`."""
+def body_fields() -> dict:
+    """A JSON object, or a form's fields (dotted names nested); InvalidBody otherwise."""
     if request.is_json:
         fields = request.get_json(silent=True)
         if not isinstance(fields, dict):
             raise InvalidBody()
-    elif request.mimetype in FORM_TYPES:
-        fields = unflatten(request.form)
-    else:
-        raise InvalidBody()
-    receipt, _payload = desk().file(fields, request.files.getlist("attachments"), current_language())
+        return fields
+    if request.mimetype in FORM_TYPES:
+        return unflatten(request.form)
+    raise InvalidBody()
+
+
+@blueprint.post("/api/v1/complaints")
+def submit_complaint():
+    """A JSON body, or a form with dotted field names and files named `attachments`."""
+    receipt, _payload = desk().file(body_fields(), request.files.getlist("attachments"), current_language())
     return receipt, 201
 
 
 @blueprint.get("/api/v1/complaints/<tracking_number>")
 def track_complaint(tracking_number):
     return desk().track(tracking_number, request.args.get("contact", ""))
+
+
+# The citizen's steps after filing: each body carries the `contact` given at filing, and
+# each answers the request's tracking view as it now stands.
+
+@blueprint.post("/api/v1/complaints/<tracking_number>/messages")
+def add_message(tracking_number):
+    """JSON {contact, text}, or a form with `contact`, `text` and files named `attachments`."""
+    fields = body_fields()
+    view = desk().add_message(tracking_number, fields.get("contact", ""), fields.get("text", ""),
+                              request.files.getlist("attachments"))
+    return view, 201
+
+
+@blueprint.post("/api/v1/complaints/<tracking_number>/rating")
+def rate(tracking_number):
+    fields = body_fields()
+    score = fields.get("score")
+    if isinstance(score, str) and score.isdigit():  # a form sends text
+        score = int(score)
+    return desk().rate(tracking_number, fields.get("contact", ""), score, fields.get("comment") or None)
+
+
+@blueprint.post("/api/v1/complaints/<tracking_number>/confirmation")
+def confirm(tracking_number):
+    return desk().confirm(tracking_number, body_fields().get("contact", ""))
+
+
+@blueprint.post("/api/v1/complaints/<tracking_number>/reopening")
+def reopen(tracking_number):
+    fields = body_fields()
+    return desk().reopen(tracking_number, fields.get("contact", ""), fields.get("reason", ""))
+
+
+@blueprint.get("/api/v1/complaints/<tracking_number>/attachments/<int:attachment_id>")
+def attachment(tracking_number, attachment_id):
+    """302 to a short-lived download link (the body says it too, for clients that do not follow)."""
+    contact = request.args.get("contact", "")
+    desk().citizen_attachment(tracking_number, contact, attachment_id)  # NotFound unless theirs
+    link = citizen_link(tracking_number, contact, attachment_id)
+    body = {"url": link, "expires_in": current_app.config["DOWNLOAD_LINK_SECONDS"]}
+    return body, 302, {"Location": link}
 
 
 @blueprint.get("/api/v1/stats")

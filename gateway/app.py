@@ -1,18 +1,25 @@
-"""The Flask gateway: citizen pages in Arabic and French, and the JSON API /api/v1.
+"""The Flask gateway: citizen pages in Arabic and French, the JSON API /api/v1, and the
+administrations' back office (/backoffice) and agent API (/api/v1/agent).
 
 Settings come from the environment (see `settings_from_environment`); `create_app`
 takes overrides on top, which is how tests point it at their own broker vhost.
 """
+import fcntl
 import os
 import secrets
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import api, web
+from gateway import agent_api, api, backoffice, downloads, web
+from gateway.accounts import Accounts, LoginThrottle
+from gateway.casework import Casework
 from gateway.complaints import ComplaintDesk
+from gateway.demo import demo_wanted, ensure_demo_accounts
 from gateway.errors import register_error_handlers
 from gateway.i18n import init_i18n
+from gateway.ratelimit import init_rate_limits
 from gateway.rpc import RpcPool
 from services.common import config
 from services.common.blobs import blob_store
@@ -51,6 +58,23 @@ def settings_from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH",
                                                  max_attachments * max_attachment_bytes + MIB)),
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # the back office's accounts and API tokens; unset = SQLite var/gateway.db
+        "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL"),
+        # a back-office session ends after this many seconds without a request
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("PERMANENT_SESSION_LIFETIME", 8 * 3600)),
+        # failed back-office sign-ins allowed per username and client address (gateway.accounts)
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes"),
+        # demo accounts on the embedded default (scripts/run_platform.py sets it)
+        "CHIKAYA_DEMO": os.environ.get("CHIKAYA_DEMO", ""),
+        # how long an attachment's download link works
+        "DOWNLOAD_LINK_SECONDS": int(os.environ.get("DOWNLOAD_LINK_SECONDS", 300)),
+        # a citizen's request stays open in their browser this long after their last visit
+        "TRACKING_SESSION_SECONDS": int(os.environ.get("TRACKING_SESSION_SECONDS", 30 * 60)),
+        # failed tracking attempts per client address (gateway.ratelimit), and where they are counted
+        "TRACKING_RATE_LIMIT": os.environ.get("TRACKING_RATE_LIMIT", "20 per 10 minutes"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # reverse proxies in front of the gateway whose X-Forwarded-For to believe (0: none)
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
     }
 
 
@@ -60,22 +84,47 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or persistent_secret_key()
+    if app.config["TRUSTED_PROXIES"]:
+        # the client's address (rate limits) is then the one the proxy saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
+                                x_proto=app.config["TRUSTED_PROXIES"])
 
     init_i18n(app)
     csrf.init_app(app)
     csrf.exempt(api.blueprint)
+    csrf.exempt(agent_api.blueprint)  # a bearer token, not a cookie: nothing to forge
     register_error_handlers(app)
+    init_rate_limits(app)
 
     pool = RpcPool(app.config["AMQP_URI"], timeout=app.config["RPC_TIMEOUT"])
     app.extensions["complaint_desk"] = ComplaintDesk(
         pool, blob_store(), administrations_ttl=app.config["ADMINISTRATIONS_CACHE_SECONDS"],
         max_attachment_bytes=app.config["MAX_ATTACHMENT_BYTES"],
         max_attachments=app.config["MAX_ATTACHMENTS"])
+    app.extensions["casework"] = Casework(app.extensions["complaint_desk"])
+    app.extensions["accounts"] = open_accounts(app.config)
+    app.extensions["login_throttle"] = LoginThrottle(app.config["RATELIMIT_STORAGE_URI"],
+                                                     app.config["LOGIN_RATE_LIMIT"])
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)
+    app.register_blueprint(backoffice.blueprint)
+    app.register_blueprint(agent_api.blueprint)
+    app.register_blueprint(downloads.blueprint)
     app.after_request(_security_headers)
     return app
+
+
+def open_accounts(settings: dict) -> Accounts:
+    """The accounts database, migrated, with the demo accounts if wanted.  gunicorn's workers
+    start together: one of them does this while the others wait for it."""
+    accounts = Accounts(settings["GATEWAY_DATABASE_URL"] or config.database_url("gateway"))
+    with open(config.var_dir() / ".gateway-setup.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        accounts.migrate()
+        if demo_wanted(settings):
+            ensure_demo_accounts(accounts, config.public_base_url())
+    return accounts
 
 
 def _security_headers(response):

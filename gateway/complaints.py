@@ -1,6 +1,7 @@
 """What the gateway does with a complaint, for the web form and the JSON API alike: check it
 with intake's own schema, check the administration and the files, store the files, hand it
-to intake, and take the files back out if intake does not accept it.
+to intake, and take the files back out if intake does not accept it; then what the citizen
+does with it (messages and more files, rating, confirming, reopening).
 """
 from flask import current_app
 from marshmallow import ValidationError
@@ -37,6 +38,9 @@ class ComplaintDesk:
 
     def administrations(self) -> list[dict]:
         return self._administrations.get()
+
+    def forget_administrations(self) -> None:
+        self._administrations.forget()
 
     def administration(self, code: str) -> dict | None:
         return next((entry for entry in self.administrations() if entry["code"] == code), None)
@@ -86,6 +90,35 @@ class ComplaintDesk:
 
     def track(self, tracking_number: str, contact: str) -> dict:
         return self.pool.call("intake", "track", tracking_number, contact)
+
+    # What the citizen does once filed, proved by the tracking number and contact; each
+    # answers intake's new tracking view.
+
+    def add_message(self, tracking_number: str, contact: str, text: str, files) -> dict:
+        """A message, more documents, or both.  The files are checked and stored first, and
+        taken back out if intake does not take the message."""
+        uploads, problems = read_uploads(files, self.max_attachment_bytes, self.max_attachments)
+        if problems:
+            raise ValidationFailed({"attachments": problems})
+        attachments = store_uploads(self.blobs, uploads)
+        try:
+            return self.pool.call("intake", "add_message", tracking_number, contact, text, attachments)
+        except BaseException:
+            discard(self.blobs, attachments)
+            raise
+
+    def rate(self, tracking_number: str, contact: str, score, comment: str | None) -> dict:
+        return self.pool.call("intake", "rate", tracking_number, contact, score, comment)
+
+    def confirm(self, tracking_number: str, contact: str) -> dict:
+        return self.pool.call("intake", "confirm", tracking_number, contact)
+
+    def reopen(self, tracking_number: str, contact: str, reason: str) -> dict:
+        return self.pool.call("intake", "reopen", tracking_number, contact, reason)
+
+    def citizen_attachment(self, tracking_number: str, contact: str, attachment_id: int) -> dict:
+        """{blob_key, filename, content_type, size}; NotFound unless it is this citizen's."""
+        return self.pool.call("intake", "citizen_attachment", tracking_number, contact, attachment_id)
 
     def stats(self) -> dict:
         return self.pool.call("stats", "totals")

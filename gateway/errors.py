@@ -18,7 +18,7 @@ from werkzeug import exceptions as http
 
 from gateway.i18n import format_size, is_api_request
 from gateway.rpc import ServiceUnavailable
-from services.common.errors import NotFound, ValidationFailed
+from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.intake.schemas import ComplaintSubmission
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,19 @@ log = logging.getLogger(__name__)
 
 class InvalidBody(Exception):
     """The API got something that is neither a JSON object nor a form."""
+
+
+class NoSuchComplaint(NotFound):
+    """An agent asked for a complaint that does not exist or is not their administration's:
+    one answer for both, so nobody learns what exists elsewhere."""
+
+
+class LinkExpired(Exception):
+    """A download link we made, older than DOWNLOAD_LINK_SECONDS."""
+
+
+class LinkInvalid(Exception):
+    """A download link we did not make, or to a file its holder may not have."""
 
 
 UNAVAILABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
@@ -41,9 +54,22 @@ ERRORS = {
     CSRFError: (400, "form_expired",
                 _l("This form has expired. Reload the page and send it again.")),
     http.BadRequest: (400, "bad_request", _l("The request could not be understood.")),
+    TransitionRefused: (409, "transition_refused",
+                        _l("This action is not possible at this stage of the request.")),
+    http.Unauthorized: (401, "unauthorized",
+                        _l("Send a valid API token in the header Authorization: Bearer <token>.")),
+    http.Forbidden: (403, "forbidden", _l("Your account may not open this page.")),
+    NoSuchComplaint: (404, "not_found", _l("None of the complaints open to you has this tracking number.")),
     NotFound: (404, "not_found",
                _l("No request matches this tracking number and this contact. Check both and try again.")),
     http.NotFound: (404, "no_such_page", _l("This page does not exist.")),
+    LinkInvalid: (404, "no_such_file", _l("This download link is not valid. Open your request's page "
+                                          "again and use the link shown there.")),
+    LinkExpired: (410, "link_expired", _l("This download link has expired: links last a few minutes. "
+                                          "Open your request's page again for a new one.")),
+    http.TooManyRequests: (429, "too_many_attempts",
+                           _l("Too many unsuccessful attempts from your connection. "
+                              "Please wait a few minutes and try again.")),
     http.MethodNotAllowed: (405, "method_not_allowed", _l("This address does not accept this method.")),
     http.RequestEntityTooLarge: (413, "too_large",
                                  _l("What you sent is too large: at most %(limit)s in all.")),
@@ -70,8 +96,33 @@ FIELD_MESSAGES = {
     "file_too_large": _l("“%(filename)s” is too large: each file may be at most %(limit)s."),
     "file_type_not_allowed": _l("“%(filename)s” is not accepted: send a PDF, an image (JPEG, PNG, WEBP, GIF) "
                                 "or an office document (Word, Excel, PowerPoint, OpenDocument)."),
+    "invalid_code": _l("A code has 2 to 24 upper-case letters, digits or underscores, and starts with a letter."),
+    "reserved": _l("This code is reserved for the platform."),
+    "already_exists": _l("An administration already has this code."),
+    "invalid_username": _l("A username has 3 to 64 lower-case letters, digits, dots, dashes or underscores."),
+    "username_taken": _l("This username is already used."),
+    "wrong_password": _l("This is not your current password."),
+    "password_unchanged": _l("Choose a password different from the current one."),
+    "passwords_differ": _l("The two new passwords are not the same."),
     "invalid": _l("This value is not valid."),
 }
+
+# Why a step of a complaint's life was refused (TransitionRefused.code); the table's general
+# sentence serves for a code missing here.
+TRANSITION_MESSAGES = {
+    "not_allowed_in_status": _l("This action is not possible at this stage of the request."),
+    "reopen_window_passed": _l("The time allowed to reopen this request has passed."),
+    "ombudsman": _l("This request has been reopened as many times as allowed. If you are still not "
+                    "satisfied, you can turn to the Ombudsman (Médiateur du Royaume)."),
+    "already_rated": _l("This answer has already been rated."),
+    "needs_answer": _l("This is possible only once the administration has answered."),
+    "same_administration": _l("The complaint is already with this administration."),
+}
+
+
+def transition_message(code: str) -> str:
+    return str(TRANSITION_MESSAGES.get(code) or ERRORS[TransitionRefused][2])
+
 
 # Wordings that say more than the general one for a particular field.
 FIELD_SPECIFIC_MESSAGES = {
@@ -86,15 +137,25 @@ def describe(exc: BaseException) -> tuple[int, str, str]:
     for cls in type(exc).__mro__:
         if cls in ERRORS:
             status, code, message = ERRORS[cls]
+            if isinstance(exc, TransitionRefused):
+                message = transition_message(exc.code)
             limit = format_size(current_app.config["MAX_CONTENT_LENGTH"])
             return status or exc.code, code, str(message % {"limit": limit})
     raise AssertionError("ERRORS has an entry for Exception")  # pragma: no cover
 
 
+# The same sentences for a field whose bound is not known here (its schema was not named).
+UNBOUNDED_MESSAGES = {
+    "too_short": ("min", _l("This text is too short.")),
+    "too_long": ("max", _l("This text is too long.")),
+}
+
+
 @lru_cache(maxsize=None)
-def _length_bounds(path: str) -> dict:
-    """The Length bounds intake's schema puts on a field (`{"min": 5, "max": 200}`)."""
-    schema = ComplaintSubmission()
+def _length_bounds(path: str, schema_class=ComplaintSubmission) -> dict:
+    """The Length bounds an intake schema (the filing form's unless told) puts on a field
+    (`{"min": 5, "max": 200}`)."""
+    schema = schema_class()
     field = None
     for name in path.split("."):
         field = schema.fields.get(name) if schema is not None else None
@@ -111,20 +172,25 @@ def _length_bounds(path: str) -> dict:
     return bounds
 
 
-def field_message(field: str, problem) -> str:
-    """One problem, a code or `(code, params)`, as a sentence."""
+def field_message(field: str, problem, schema_class=ComplaintSubmission) -> str:
+    """One problem, a code or `(code, params)`, as a sentence; `schema_class` is the intake
+    schema that refused it, which knows the field's length bounds."""
     code, params = (problem, {}) if isinstance(problem, str) else problem
     template = FIELD_SPECIFIC_MESSAGES.get((field, code)) or FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"])
     # intake's own cap on files counts too, should MAX_ATTACHMENTS be set above it
     files = min(current_app.config["MAX_ATTACHMENTS"], _length_bounds("attachments")["max"])
     limits = {"limit": format_size(current_app.config["MAX_ATTACHMENT_BYTES"]),
               "count": format_decimal(files),
-              **{name: format_decimal(value) for name, value in _length_bounds(field).items()}}
-    return str(template % {**limits, **params})
+              **{name: format_decimal(value) for name, value in _length_bounds(field, schema_class).items()}}
+    values = {**limits, **params}
+    bound, unbounded = UNBOUNDED_MESSAGES.get(code, (None, None))
+    if bound and bound not in values:
+        template = unbounded
+    return str(template % values)
 
 
-def field_messages(errors: dict) -> dict[str, list[str]]:
-    return {field: [field_message(field, problem) for problem in problems]
+def field_messages(errors: dict, schema_class=ComplaintSubmission) -> dict[str, list[str]]:
+    return {field: [field_message(field, problem, schema_class) for problem in problems]
             for field, problems in errors.items()}
 
 
@@ -133,6 +199,8 @@ def error_body(exc: BaseException) -> tuple[dict, int]:
     body = {"error": code, "message": message, "fields": {}}
     if isinstance(exc, ValidationFailed):
         body["fields"] = field_messages(exc.errors)
+    if isinstance(exc, TransitionRefused):
+        body["reason"] = exc.code  # for programs: the message is for people
     return body, status
 
 

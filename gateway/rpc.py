@@ -127,3 +127,8 @@ class CachedCall:
                 log.warning("%s.%s failed; serving the cached answer", self.service, self.method)
             self._fetched_at = time.monotonic()
             return self._value
+
+    def forget(self):
+        """Ask again next time (this process only: other workers wait out their `ttl`)."""
+        with self._lock:
+            self._fetched_at = None

@@ -7,15 +7,18 @@ nameko containers can run inside the test process.
 import itertools
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg2
 import pytest
 
-pytest_plugins = ["tests.gateway_support"]
+pytest_plugins = ["tests.gateway_support", "tests.backoffice_support", "tests.platform_support"]
 
 RUN_ID = uuid.uuid4().hex[:8]
 RABBIT_USER = os.environ.get("TEST_RABBIT_USER", "guest")
@@ -160,3 +163,31 @@ def stats(start_service):
 def notify(start_service, var_dir):
     from services.notify.service import NotifyService
     return start_service(NotifyService)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """`host:port` of an S3-compatible server (moto in server mode) for this run; tests keep
+    apart by using buckets of their own."""
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1",
+                               "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def listening():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return server.poll() is not None  # stop waiting if it died; the tests then fail
+
+    wait_for(listening, timeout=30, message="the S3 server to listen")
+    assert server.poll() is None, "moto_server exited"
+    yield f"127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)

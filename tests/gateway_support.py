@@ -3,9 +3,11 @@ services (conftest's `intake` and `routing` containers) on this test's vhost.
 
 conftest.py registers this module as a plugin, so its fixtures need no import.
 """
+import io
 import re
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from gateway.app import create_app
 from tests.helpers import rows
@@ -58,3 +60,18 @@ def field_error(html: str, field_id: str) -> str:
     """The error text shown next to a field, or '' if there is none."""
     found = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">(.*?)</p>', html, re.S)
     return re.sub(r"<[^>]+>", " ", found.group(1)).strip() if found else ""
+
+
+def multipart(submission: dict, files=()) -> MultiDict:
+    """A submission as a multipart form: dotted field names, files named `attachments`."""
+    fields = MultiDict()
+    for key, value in submission.items():
+        if isinstance(value, dict):
+            for inner, inner_value in value.items():
+                if inner_value is not None:
+                    fields.add(f"{key}.{inner}", inner_value)
+        else:
+            fields.add(key, value)
+    for content, name in files:
+        fields.add("attachments", (io.BytesIO(content), name))
+    return fields

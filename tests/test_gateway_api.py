@@ -1,29 +1,11 @@
 """The JSON API /api/v1 against the real intake, routing and stats services."""
 import hashlib
-import io
-
-from werkzeug.datastructures import MultiDict
 
 from gateway.app import create_app
 from services.common.blobs import LocalBlobStore
 from tests.conftest import wait_for
 from tests.factories import valid_submission
-from tests.gateway_support import EXE, PDF, PNG, complaints_in_intake, stored_blobs
-
-
-def multipart(submission: dict, files=()) -> MultiDict:
-    """A submission as a multipart form: dotted field names, files named `attachments`."""
-    fields = MultiDict()
-    for key, value in submission.items():
-        if isinstance(value, dict):
-            for inner, inner_value in value.items():
-                if inner_value is not None:
-                    fields.add(f"{key}.{inner}", inner_value)
-        else:
-            fields.add(key, value)
-    for content, name in files:
-        fields.add("attachments", (io.BytesIO(content), name))
-    return fields
+from tests.gateway_support import EXE, PDF, PNG, complaints_in_intake, multipart, stored_blobs
 
 
 def test_health_and_the_directory(client):
@@ -98,10 +80,14 @@ def test_a_multipart_complaint_keeps_its_files(client, intake, var_dir):
         valid_submission(), files=[(PDF, "facture.pdf"), (PNG, "../../photo.png")]))
     assert response.status_code == 201
     view = client.get(f"/api/v1/complaints/{response.json['tracking_number']}?contact=0612345678").json
-    assert view["attachments"] == [
-        {"filename": "facture.pdf", "size": len(PDF), "sha256": hashlib.sha256(PDF).hexdigest()},
-        {"filename": "photo.png", "size": len(PNG), "sha256": hashlib.sha256(PNG).hexdigest()},
+    assert [{key: item[key] for key in ("filename", "content_type", "size", "sha256")}
+            for item in view["attachments"]] == [
+        {"filename": "facture.pdf", "content_type": "application/pdf", "size": len(PDF),
+         "sha256": hashlib.sha256(PDF).hexdigest()},
+        {"filename": "photo.png", "content_type": "image/png", "size": len(PNG),
+         "sha256": hashlib.sha256(PNG).hexdigest()},
     ]
+    assert all(isinstance(item["id"], int) for item in view["attachments"])
     blobs = LocalBlobStore(var_dir / "blobs")
     stored = sorted(blobs.get(str(path.relative_to(blobs.root))) for path in stored_blobs(var_dir))
     assert stored == sorted([PDF, PNG])

@@ -1,5 +1,6 @@
 """The citizen pages against the real intake and routing services: the filing form in Arabic
 and French, its errors, its receipt, and following a request."""
+import hashlib
 import html
 import io
 import re
@@ -109,6 +110,7 @@ def test_a_valid_form_files_the_complaint_and_shows_the_tracking_number(client, 
     assert "Caisse nationale de sécurité sociale" in receipt
     assert "+212612•••678" in receipt and "f•••@example.ma" in receipt
     assert "facture.pdf" in receipt and "photo.png" in receipt
+    assert hashlib.sha256(PDF).hexdigest() in receipt  # each file's receipt has its fingerprint
     # the files are in the blob store, byte for byte
     blobs = LocalBlobStore(var_dir / "blobs")
     assert sorted(len(blob.read_bytes()) for blob in stored_blobs(var_dir)) == sorted([len(PDF), len(PNG)])
@@ -179,13 +181,12 @@ def test_following_a_request_shows_its_status_and_dated_timeline(client, intake)
 
     response = client.post("/track?lang=fr", data={"tracking_number": number.lower(),
                                                    "contact": "+212 6 12 34 56 78"})
-    text = page(response)
-    assert response.status_code == 200
+    assert response.status_code == 303 and response.headers["Location"] == f"/track/{number}"
+    text = page(client.get(response.headers["Location"]))
     assert f"Demande {number}" in text
     assert "Demande déposée" in text  # the timeline's first entry, translated
     assert re.search(r"<time datetime=\"[^\"]+\">\d{1,2} \w+ \d{4} à \d\d:\d\d</time>", text)  # 29 novembre 2026 à 09:15
-    arabic = page(client.post("/track?lang=ar", data={"tracking_number": number, "contact": "0612345678",
-                                                      "switch_language": "ar"}))
+    arabic = page(client.get(f"/track/{number}?lang=ar"))
     assert "إيداع الطلب" in arabic
 
     wrong_contact = client.post("/track?lang=fr", data={"tracking_number": number, "contact": "0699999999"})
@@ -208,8 +209,9 @@ def test_a_request_for_an_unknown_administration_shows_it_goes_to_triage(client,
     client.post("/complaints/new", data=form_fields(administration_code="UNKNOWN"))
     [complaint] = complaints_in_intake(intake)
     track = {"tracking_number": complaint["tracking_number"], "contact": "0612345678"}
-    wait_for(lambda: "Transmise à l’équipe d’orientation" in page(client.post("/track?lang=fr", data=track)),
-             message="the complaint sent to triage")
-    text = page(client.post("/track?lang=fr", data=track))
+    assert client.post("/track?lang=fr", data=track).status_code == 303
+    wait_for(lambda: "Transmise à l’équipe d’orientation" in page(
+        client.get(f"/track/{complaint['tracking_number']}?lang=fr")), message="the complaint sent to triage")
+    text = page(client.get(f"/track/{complaint['tracking_number']}?lang=fr"))
     assert "En cours d’orientation vers l’administration concernée" in text
     assert "À déterminer par l’équipe d’orientation" in text

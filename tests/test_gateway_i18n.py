@@ -52,7 +52,8 @@ def test_every_code_the_services_use_has_a_label():
     assert set(labels.REQUEST_TYPES) == set(domain.REQUEST_TYPES)
     assert set(labels.COMPLAINANT_STATUSES) == set(domain.COMPLAINANT_STATUSES)
     assert set(labels.ID_TYPES) == set(domain.ID_TYPES)
-    assert set(labels.STATUSES) == set(labels.TIMELINE_STATUSES) == set(domain.STATUS_RANK)
+    assert set(labels.STATUSES) == set(labels.TIMELINE_STATUSES) == set(domain.STATUSES)
+    assert set(labels.CLOSE_REASONS) == set(domain.CLOSE_REASONS)
 
 
 def test_every_validation_code_of_intake_has_a_sentence():

@@ -1,15 +1,14 @@
 """Write a new alembic migration for a service from the difference between its models and
 its migrations so far:  python -m services.common.make_migration intake "add ratings"
+(`gateway` for the gateway's own tables).
 """
 import argparse
 import importlib
 import tempfile
-from pathlib import Path
 
 from alembic import command
 
-from services.common import config
-from services.common.db import alembic_config
+from services.common.db import alembic_config, migrations_dir
 
 
 def main():
@@ -17,8 +16,9 @@ def main():
     parser.add_argument("service")
     parser.add_argument("message")
     args = parser.parse_args()
-    metadata = importlib.import_module(f"services.{args.service}.models").Base.metadata
-    versions = Path(config.ROOT, "services", args.service, "migrations")
+    package = "gateway" if args.service == "gateway" else f"services.{args.service}"
+    metadata = importlib.import_module(f"{package}.models").Base.metadata
+    versions = migrations_dir(args.service)
     versions.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         cfg = alembic_config(args.service, f"sqlite:///{scratch}/scratch.db", metadata)
