@@ -86,7 +86,19 @@ def interrupt(*_args):
     raise KeyboardInterrupt
 
 
+def show_demo_credentials() -> None:
+    """How to sign in to the back office with the demo accounts, which the gateway made (the
+    first time) on the embedded default; nothing in production, which never gets them."""
+    from gateway.demo import credentials_path, demo_wanted
+    if demo_wanted({"CHIKAYA_DEMO": os.environ.get("CHIKAYA_DEMO"),
+                    "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL")}) \
+            and credentials_path().exists():
+        print(credentials_path().read_text(), flush=True)
+
+
 def main() -> int:
+    # a newcomer's laptop gets demo back-office accounts (gateway.demo: never with a DATABASE_URL)
+    os.environ.setdefault("CHIKAYA_DEMO", "1")
     port = os.environ.get("PORT", "8080")
     processes: dict[str, subprocess.Popen] = {}
     for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background shell ignores it
@@ -97,13 +109,17 @@ def main() -> int:
             start(service, [bin_path("nameko"), "run", "--config", "services/nameko.yaml",
                             f"services.{service}.service"], processes)
             wait_until(lambda: service_listening(service), f"the {service} service", processes)
-        start("consumer", [sys.executable, "-m", "services.routing.consumer", "--all"], processes)
+        served = [f"--administration={code.strip()}"
+                  for code in os.environ.get("CONSUMER_ADMINISTRATIONS", "").split(",") if code.strip()]
+        start("consumer", [sys.executable, "-m", "services.routing.consumer", *(served or ["--all"])],
+              processes)
         start("gateway", [bin_path("gunicorn"), "--bind", f"{os.environ.get('HOST', '127.0.0.1')}:{port}",
                           "--workers", os.environ.get("GATEWAY_WORKERS", "2"),
                           "--threads", os.environ.get("GATEWAY_THREADS", "4"),
                           "--access-logfile", "-", "gateway.wsgi:app"], processes)
         wait_until(lambda: gateway_up(port), "the gateway", processes)
         print(f"\nChikaya is up: http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n", flush=True)
+        show_demo_credentials()
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
