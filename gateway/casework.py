@@ -4,7 +4,6 @@ actor may see and do (another administration's complaint is NotFound, as if it d
 """
 from flask import current_app
 
-from gateway.uploads import discard, read_uploads, store_uploads
 from services.common.errors import ValidationFailed
 
 INBOX_FILTERS = ("status", "type", "subject")
@@ -44,16 +43,8 @@ class Casework:
         return self._intake("request_information", actor, tracking_number, message)
 
     def answer(self, actor, tracking_number, text, files=()):
-        """The files are checked and stored first, and taken back out if intake refuses the answer."""
-        uploads, problems = read_uploads(files, self.desk.max_attachment_bytes, self.desk.max_attachments)
-        if problems:
-            raise ValidationFailed({"attachments": problems})
-        attachments = store_uploads(self.desk.blobs, uploads)
-        try:
-            return self._intake("answer", actor, tracking_number, text, attachments)
-        except BaseException:
-            discard(self.desk.blobs, attachments)
-            raise
+        return self.desk.with_files(files, lambda attachments: self._intake(
+            "answer", actor, tracking_number, text, attachments))
 
     def close(self, actor, tracking_number, reason, duplicate_of=None):
         return self._intake("close", actor, tracking_number, reason, duplicate_of)

@@ -94,18 +94,23 @@ class ComplaintDesk:
     # What the citizen does once filed, proved by the tracking number and contact; each
     # answers intake's new tracking view.
 
-    def add_message(self, tracking_number: str, contact: str, text: str, files) -> dict:
-        """A message, more documents, or both.  The files are checked and stored first, and
-        taken back out if intake does not take the message."""
+    def with_files(self, files, call):
+        """`call(attachments)` once the files are checked and stored; they are taken back out
+        if the call fails (intake refused, or did not answer)."""
         uploads, problems = read_uploads(files, self.max_attachment_bytes, self.max_attachments)
         if problems:
             raise ValidationFailed({"attachments": problems})
         attachments = store_uploads(self.blobs, uploads)
         try:
-            return self.pool.call("intake", "add_message", tracking_number, contact, text, attachments)
+            return call(attachments)
         except BaseException:
             discard(self.blobs, attachments)
             raise
+
+    def add_message(self, tracking_number: str, contact: str, text: str, files) -> dict:
+        """A message, more documents, or both."""
+        return self.with_files(files, lambda attachments: self.pool.call(
+            "intake", "add_message", tracking_number, contact, text, attachments))
 
     def rate(self, tracking_number: str, contact: str, score, comment: str | None) -> dict:
         return self.pool.call("intake", "rate", tracking_number, contact, score, comment)
