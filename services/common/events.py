@@ -9,6 +9,10 @@ from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+# Administration codes with a meaning of their own, shared by every service:
+UNKNOWN_ADMINISTRATION = "UNKNOWN"  # what a citizen who does not know the administration files
+TRIAGE = "TRIAGE"  # the queue of complaints that a platform agent dispatches
+
 
 class EventSchema(Schema):
     class Meta:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import phonenumbers
 
 from services.common.errors import TransitionRefused
+from services.common.events import TRIAGE, UNKNOWN_ADMINISTRATION  # noqa: F401 (part of intake's rules)
 
 # Crockford's base 32: no I, L, O or U, so nothing is mistaken for 1, 0 or another letter.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -22,7 +23,6 @@ REQUEST_TYPES = ("complaint", "observation", "suggestion")
 COMPLAINANT_STATUSES = ("citizen", "moroccan_abroad", "foreign_resident")
 ID_TYPES = ("cnie", "passport", "residence_card")
 LANGUAGES = ("ar", "fr")
-UNKNOWN_ADMINISTRATION = "UNKNOWN"
 
 STATUSES = ("submitted", "triage", "routed", "received", "in_progress", "information_requested",
             "answered", "closed")
@@ -97,7 +97,6 @@ CLOSE_REASONS = AGENT_CLOSE_REASONS + ("confirmed_by_citizen", "no_reply_from_ci
 ROLES = ("agent", "supervisor", "platform_agent", "platform_admin")
 PLATFORM_ROLES = ("platform_agent", "platform_admin")
 ACCESS_LOG_READERS = ("supervisor", "platform_admin")
-TRIAGE = "TRIAGE"  # routing's queue of complaints whose administration nobody chose yet
 
 NOT_ALLOWED = "not_allowed_in_status"
 CLOCK_STOPPED = ("answered", "closed")

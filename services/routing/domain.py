@@ -1,10 +1,7 @@
 """Routing's rules: which administration's queue a complaint goes to."""
 import re
 
-UNKNOWN_ADMINISTRATION = "UNKNOWN"
-# Complaints whose administration the citizen did not know (or that no longer exists) wait
-# here until a platform agent dispatches them.
-TRIAGE = "TRIAGE"
+from services.common.events import TRIAGE, UNKNOWN_ADMINISTRATION
 KINDS = ("ministry", "public_institution", "local_authority")
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,23}$")
 RESERVED_CODES = {UNKNOWN_ADMINISTRATION, TRIAGE}
