@@ -27,7 +27,7 @@ from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.regions import regions
 from services.intake import schemas
 from services.intake.domain import ACCESS_LOG_READERS, AGENT_CLOSE_REASONS, PLATFORM_ROLES
-from services.routing.domain import KINDS, TRIAGE
+from services.routing.domain import CONTACT_FIELDS, CONTACT_LANGUAGES, KINDS, TRIAGE
 
 blueprint = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -428,7 +428,45 @@ def administrations_page():
         else:
             flash(_("%(name)s was added to the directory.", name=entry["name_" + current_language()]), "success")
             return redirect(url_for(".administrations_page"))
+    try:
+        contacts = casework().administration_contacts()
+    except UNAVAILABLE:
+        contacts = None  # the directory is still worth showing without them
     page = render_template("backoffice/administrations.html", values=values, errors=field_messages(errors),
                            problem=problem, kinds=[(kind, labels.ADMINISTRATION_KINDS[kind]) for kind in KINDS],
-                           administrations=desk().administrations())
+                           administrations=desk().administrations(), contacts=contacts)
+    return page, status
+
+
+@blueprint.route("/admin/administrations/<code>/contacts", methods=["GET", "POST"])
+@signed_in("platform_admin")
+def administration_contacts_page(code):
+    """Where an administration's deadline messages go: the reminder before the deadline to its
+    complaints desk, the notice after it to its supervisor, in the language they read."""
+    administration = desk().administration(code)
+    if administration is None:
+        abort(404)
+    errors, problem, status = {}, None, 200
+    if request.method == "POST":
+        values = {name: request.form.get(name, "").strip() for name in CONTACT_FIELDS}
+        try:
+            casework().set_administration_contacts(code, values)
+        except ValidationFailed as exc:
+            errors, status = exc.errors, 400
+        except UNAVAILABLE as exc:
+            status, _code, problem = describe(exc)
+        else:
+            flash(_("The contacts of %(name)s are saved.", name=administration["name_" + current_language()]),
+                  "success")
+            return redirect(url_for(".administrations_page"))
+    else:
+        try:
+            values = casework().administration_contacts().get(code, {})
+        except UNAVAILABLE as exc:
+            values, (status, _code, problem) = {}, describe(exc)
+    page = render_template("backoffice/administration_contacts.html", administration=administration,
+                           name=administration["name_" + current_language()],
+                           values={name: values.get(name) or "" for name in CONTACT_FIELDS},
+                           errors=field_messages(errors), problem=problem,
+                           languages=[(code, LANGUAGE_NAMES[code]) for code in CONTACT_LANGUAGES])
     return page, status

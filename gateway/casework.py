@@ -70,8 +70,16 @@ class Casework:
         self.desk.pool.call("routing", "add_administration", entry)
         self.desk.forget_administrations()
 
+    def administration_contacts(self) -> dict:
+        """{code: {contact_email, supervisor_email, contact_language}} from routing's directory."""
+        return self.desk.pool.call("routing", "administration_contacts")
+
+    def set_administration_contacts(self, code: str, contacts: dict) -> dict:
+        """Where the deadline reminder and the overdue notice for `code` are e-mailed."""
+        return self.desk.pool.call("routing", "set_administration_contacts", code, contacts)
+
     def deliveries(self, tracking_number) -> list[dict]:
-        """What notify sent the citizen; ask only after intake let the actor see the complaint."""
+        """What notify sent about the complaint; ask only after intake let the actor see it."""
         return self.desk.pool.call("notify", "deliveries", tracking_number)
 
 

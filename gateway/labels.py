@@ -131,12 +131,14 @@ MESSAGE_KINDS = {
 }
 
 DELIVERY_CHANNELS = {"sms": _l("SMS"), "email": _l("E-mail")}
-DELIVERY_STATUSES = {"queued": _l("Waiting to be sent"), "sent": _l("Sent"), "failed": _l("Failed")}
+DELIVERY_STATUSES = {"queued": _l("Waiting to be sent"), "sent": _l("Sent"), "delivered": _l("Delivered"),
+                     "failed": _l("Failed")}
 
 # What an entry of a complaint's access log records.
 ACCESS_ACTIONS = {"view": _l("Opened the request"), "attachment": _l("Downloaded a document")}
 
-# What a message notify sent the citizen was about (its template: services/notify/templates).
+# What a message notify sent was about (its template: services/notify/templates): the
+# citizen's, and the administration's about its deadlines.
 NOTIFICATION_TEMPLATES = {
     "complaint_submitted": _l("Tracking number"),
     "complaint_information_requested": _l("Request for information"),
@@ -145,4 +147,6 @@ NOTIFICATION_TEMPLATES = {
     "complaint_transferred": _l("Transfer to another administration"),
     "complaint_reopened": _l("Reopening"),
     "complaint_deadline_passed": _l("The legal time for the answer ran out"),
+    "administration_deadline_approaching": _l("Reminder to the administration: the deadline is near"),
+    "supervisor_deadline_passed": _l("Notice to the supervisor: the deadline passed"),
 }

@@ -415,6 +415,26 @@ def test_the_administrator_adds_an_administration(office):
     assert '<option value="AREF_CS">Académie régionale' in page(client.get("/complaints/new?lang=fr"))
 
 
+def test_the_administrator_sets_where_deadline_emails_go(office):
+    add_account(office, "admin", "platform_admin")
+    client = sign_in(office, "admin")
+    form = page(client.get("/backoffice/admin/administrations/CNSS/contacts?lang=fr"))
+    assert "E-mail du bureau des réclamations" in form and 'name="csrf_token"' in form
+    refused = client.post("/backoffice/admin/administrations/CNSS/contacts?lang=fr", data={
+        "contact_email": "bureau-cnss", "supervisor_email": "chef@cnss.ma", "contact_language": "fr"})
+    assert refused.status_code == 400 and "Cette adresse e-mail n’est pas valide." in page(refused)
+    assert 'value="bureau-cnss"' in page(refused)  # what was typed is kept
+    saved = client.post("/backoffice/admin/administrations/CNSS/contacts", data={
+        "contact_email": "bureau@cnss.ma", "supervisor_email": "chef@cnss.ma", "contact_language": "fr"})
+    assert saved.status_code == 302
+    listing = page(client.get("/backoffice/admin/administrations?lang=ar"))
+    assert "bureau@cnss.ma, chef@cnss.ma" in listing
+    assert client.get("/backoffice/admin/administrations/NOPE/contacts").status_code == 404
+    add_account(office, "chef.cnss", "supervisor", "CNSS")
+    supervisor = sign_in(office, "chef.cnss")
+    assert supervisor.get("/backoffice/admin/administrations/CNSS/contacts").status_code == 403
+
+
 # demo accounts
 
 
@@ -466,4 +486,5 @@ def test_every_code_the_back_office_shows_has_a_label():
     assert set(labels.CLOSE_REASONS) == set(domain.CLOSE_REASONS)
     assert set(labels.ROLES) == set(domain.ROLES)
     assert set(labels.NOTIFICATION_TEMPLATES) == {"complaint_submitted"} | {
-        notify_domain.template_for(event) for event in notify_domain.LIFECYCLE_FIELDS}
+        notify_domain.template_for(event) for event in notify_domain.LIFECYCLE_FIELDS} | {
+        template for template, _address in notify_domain.ADMINISTRATION_MESSAGES.values()}

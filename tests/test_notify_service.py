@@ -72,17 +72,40 @@ def test_a_complaint_with_only_an_email_gets_no_sms(notify, rabbit_config):
     assert email["language"] == "ar" and "رقم التتبع" in email["body"]
 
 
-def test_a_provider_failure_is_recorded_and_the_other_channel_still_goes(notify, rabbit_config, amqp_uri):
+def test_a_provider_failure_is_retried_later_and_the_other_channel_still_goes(start_service, var_dir,
+                                                                              rabbit_config, amqp_uri):
+    from services.notify.service import NotifyService
+    notify = start_service(NotifyService, NOTIFY_RETRY_BASE_SECONDS=0.5)
     queue = listen(amqp_uri, "notify.events", "notification.sent")
-    (config.outbox_dir() / "sms.jsonl").mkdir()  # the SMS adapter cannot write there
+    blocked = config.outbox_dir() / "sms.jsonl"
+    blocked.mkdir()  # the SMS adapter cannot write there
     deliver(notify, rabbit_config, make_event("complaint.submitted", submitted_event_data(
         NUMBER, email="citizen@example.ma")))
-    failed, sent_email = rows(notify.db_url, "select * from deliveries order by id")
-    assert failed["channel"] == "sms" and failed["status"] == "failed"
-    assert "IsADirectoryError" in failed["error"] and failed["provider_id"] is None
+    waiting, sent_email = rows(notify.db_url, "select * from deliveries order by id")
+    assert (waiting["channel"], waiting["status"], waiting["attempts"]) == ("sms", "queued", 1)
+    assert "Is a directory" in waiting["error"] and waiting["provider_id"] is None
+    assert waiting["next_attempt_at"] is not None
     assert sent_email["channel"] == "email" and sent_email["status"] == "sent"
+
+    blocked.rmdir()  # the disk is back: the next attempt sends it, once
+    wait_for(lambda: rows(notify.db_url, "select * from deliveries where status = 'sent' and channel = 'sms'"),
+             message="the SMS sent on a later attempt")
+    [sms] = sent("sms")
+    [retried] = rows(notify.db_url, "select * from deliveries where channel = 'sms'")
+    assert retried["attempts"] >= 2 and retried["error"] is None and retried["provider_id"] == sms["id"]
     wait_for(lambda: not rows(notify.db_url, "select id from outbox"), message="outbox relayed")
-    assert [event["channel"] for event in published(amqp_uri, queue)] == ["email"]
+    assert sorted(event["channel"] for event in published(amqp_uri, queue)) == ["email", "sms"]
+
+
+def test_a_message_still_refused_after_the_retry_time_is_given_up(start_service, var_dir, rabbit_config):
+    from services.notify.service import NotifyService
+    notify = start_service(NotifyService, NOTIFY_RETRY_BASE_SECONDS=0.2, NOTIFY_RETRY_FOR_SECONDS=1)
+    (config.outbox_dir() / "sms.jsonl").mkdir()
+    deliver(notify, rabbit_config, make_event("complaint.submitted", submitted_event_data(NUMBER)))
+    failed = wait_for(lambda: rows(notify.db_url, "select * from deliveries where status = 'failed'"),
+                      message="the SMS given up")[0]
+    assert failed["error"].startswith(f"gave up after {failed['attempts']} attempts") and failed["attempts"] >= 2
+    assert failed["next_attempt_at"] is None
 
 
 def test_deliveries_lists_a_complaints_messages_without_addresses(notify, rabbit_config):
@@ -91,9 +114,9 @@ def test_deliveries_lists_a_complaints_messages_without_addresses(notify, rabbit
     with entrypoint_hook(notify, "deliveries") as deliveries:
         records = deliveries(NUMBER)
         assert deliveries("ZZZZ-ZZZZ-ZZZZZ") == []
-    assert [(record["channel"], record["status"], record["template"], record["language"])
-            for record in records] == [("sms", "sent", "complaint_submitted", "fr"),
-                                       ("email", "sent", "complaint_submitted", "fr")]
+    assert [(record["channel"], record["status"], record["template"], record["language"], record["attempts"])
+            for record in records] == [("sms", "sent", "complaint_submitted", "fr", 1),
+                                       ("email", "sent", "complaint_submitted", "fr", 1)]
     assert not any("citizen@example.ma" in json.dumps(record) or "+212" in json.dumps(record)
                    for record in records)
 
@@ -202,3 +225,96 @@ def test_without_routing_a_transfer_is_still_told_in_general_words(notify, rabbi
             "on_transferred")
     [sms] = sent("sms")
     assert sms["body"].endswith("est transmise à l'administration compétente.")
+
+
+# -- the administration's messages about its deadlines --------------------------------------------
+
+def set_contacts(routing, code, **contacts):
+    with entrypoint_hook(routing, "set_administration_contacts") as set_administration_contacts:
+        return set_administration_contacts(code, contacts)
+
+
+def test_the_administration_is_reminded_before_the_deadline_in_its_language(routing, notify, rabbit_config,
+                                                                            monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://chikaya.example")
+    set_contacts(routing, "ONEE", contact_email="reclamations@onee.ma", supervisor_email="chef@onee.ma",
+                 contact_language="fr")
+    payload = make_event("complaint.deadline_approaching", lifecycle_event_data(
+        NUMBER, administration_code="ONEE", email="citizen@example.ma", deadline_at=DEADLINE, days_left=15))
+    deliver(notify, rabbit_config, payload, "complaint.deadline_approaching", "remind_administration")
+    deliver(notify, rabbit_config, payload, "complaint.deadline_approaching", "remind_administration")
+
+    assert sent("sms") == []  # the citizen is not written to before the deadline
+    [email] = sent("email")
+    assert email["to"] == "reclamations@onee.ma" and email["template"] == "administration_deadline_approaching"
+    assert NUMBER in email["subject"] and "28/01/2027" in email["subject"]
+    assert "Office national de l'électricité et de l'eau potable" in email["body"] and "dans 15 jours" in email["body"]
+    assert f"https://chikaya.example/backoffice/complaints/{NUMBER}" in email["html"]
+    assert "citizen@example.ma" not in email["body"] and "+212" not in email["body"]
+    [delivery] = rows(notify.db_url, "select * from deliveries")
+    assert (delivery["template"], delivery["status"]) == ("administration_deadline_approaching", "sent")
+
+
+def test_when_the_deadline_passes_the_citizen_and_the_supervisor_are_told(routing, notify, rabbit_config):
+    set_contacts(routing, "CNSS", contact_email="bureau@cnss.ma", supervisor_email="superviseur@cnss.ma")
+    payload = make_event("complaint.deadline_passed", lifecycle_event_data(
+        NUMBER, administration_code="CNSS", language="fr", email="citizen@example.ma", deadline_at=DEADLINE))
+    with entrypoint_waiter(notify, "tell_supervisor"), entrypoint_waiter(notify, "on_deadline_passed"):
+        event_dispatcher(rabbit_config)("intake", "complaint.deadline_passed", payload)
+
+    by_recipient = {email["to"]: email for email in sent("email")}
+    assert set(by_recipient) == {"citizen@example.ma", "superviseur@cnss.ma"}
+    supervisor = by_recipient["superviseur@cnss.ma"]
+    assert supervisor["language"] == "ar" and supervisor["template"] == "supervisor_deadline_passed"
+    assert "الصندوق الوطني للضمان الاجتماعي" in supervisor["body"] and "28/01/2027" in supervisor["body"]
+    assert by_recipient["citizen@example.ma"]["template"] == "complaint_deadline_passed"
+    assert [sms["to"] for sms in sent("sms")] == ["+212612345678"]
+
+
+def test_an_administration_without_an_address_gets_nothing_and_loses_nothing_else(routing, notify, rabbit_config):
+    payload = make_event("complaint.deadline_approaching", lifecycle_event_data(
+        NUMBER, administration_code="CNSS", deadline_at=DEADLINE, days_left=15))
+    deliver(notify, rabbit_config, payload, "complaint.deadline_approaching", "remind_administration")
+    assert sent("email") == [] and rows(notify.db_url, "select * from deliveries") == []
+    assert rows(notify.db_url, "select consumer from processed_events") == [
+        {"consumer": "notify.remind_administration"}]
+
+
+def test_without_routing_the_reminder_waits_for_it(start_service, var_dir, rabbit_config, database_url,
+                                                  tmp_path, monkeypatch):
+    """The directory cannot say where to write: the event is retried, not dropped."""
+    from services.notify.service import NotifyService
+    from services.routing import directory
+    from services.routing.service import RoutingService
+    notify = start_service(NotifyService, EVENT_RETRY_ATTEMPTS=50, EVENT_RETRY_BASE_DELAY=0.1)
+    payload = make_event("complaint.deadline_approaching", lifecycle_event_data(
+        NUMBER, administration_code="CNSS", deadline_at=DEADLINE, days_left=15))
+    event_dispatcher(rabbit_config)("intake", "complaint.deadline_approaching", payload)
+    eventlet.sleep(1)
+    assert rows(notify.db_url, "select * from processed_events") == []
+
+    routing_url = database_url("routing")  # the directory, with CNSS's address, before routing starts
+    monkeypatch.setenv("ROUTING_DATABASE_URL", routing_url)
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("code,name_ar,name_fr,kind,contact_email\n"
+                        "CNSS,الصندوق الوطني للضمان الاجتماعي,CNSS,public_institution,bureau@cnss.ma\n", "utf-8")
+    assert directory.main(["import", str(contacts)]) == 0
+    start_service(RoutingService, DATABASE_URL=routing_url)
+    wait_for(lambda: sent("email"), timeout=30, message="the reminder once routing answers")
+    assert [email["to"] for email in sent("email")] == ["bureau@cnss.ma"]
+
+
+# -- the provider's word on a message it took ------------------------------------------------------
+
+def test_a_provider_status_marks_the_delivery_delivered_or_failed(notify, rabbit_config):
+    deliver(notify, rabbit_config, make_event("complaint.submitted", submitted_event_data(
+        NUMBER, email="citizen@example.ma")))
+    sms, email = rows(notify.db_url, "select * from deliveries order by id")
+    with entrypoint_hook(notify, "provider_status") as provider_status:
+        assert provider_status("outbox", sms["provider_id"], "sent") is True
+        assert provider_status("outbox", sms["provider_id"], "delivered") is True
+        assert provider_status("outbox", email["provider_id"], "undelivered", "30005") is True
+        assert provider_status("outbox", "SM-unknown", "delivered") is False
+    sms, email = rows(notify.db_url, "select * from deliveries order by id")
+    assert sms["status"] == "delivered"
+    assert email["status"] == "failed" and email["error"] == "outbox reports undelivered (error 30005)"

@@ -46,6 +46,10 @@ def longest_contexts(template, language):
     """Every way `template` can be rendered, with each value at its longest."""
     if template == domain.SUBMITTED_TEMPLATE:
         return [domain.submission_context(longest_event(language))]
+    for event_name, (administration_template, _field) in domain.ADMINISTRATION_MESSAGES.items():
+        if template == administration_template:
+            event = lifecycle(event_name, language, deadline_at=DEADLINE, days_left=99)
+            return [domain.administration_context(event, name) for name in (LONGEST_NAME, "Ê" * 300)]
     snapshot = complaint_snapshot()
     events = {
         "complaint_information_requested": [("complaint.information_requested", {"message": LONGEST_TEXT}, None)],
@@ -182,6 +186,8 @@ def test_every_email_links_to_the_tracking_page_in_its_language(path, monkeypatc
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://chikaya.example/")
     language, template = path.parent.name, path.name.removesuffix(".email.txt")
     link = f"https://chikaya.example/track?number={LONGEST_TRACKING_NUMBER}"
+    if template in {template for template, _field in domain.ADMINISTRATION_MESSAGES.values()}:
+        link = f"https://chikaya.example/backoffice/complaints/{LONGEST_TRACKING_NUMBER}"  # agents' page
     for context in longest_contexts(template, language):
         subject = domain.render(language, template, "email.subject", context)
         text = domain.render(language, template, "email", context)
@@ -194,3 +200,17 @@ def test_every_email_links_to_the_tracking_page_in_its_language(path, monkeypatc
 def test_the_message_needs_nothing_else_of_the_complaint():
     context = domain.submission_context(submitted(email="citizen@example.ma"))
     assert set(context) == {"platform_name", "tracking_number", "tracking_url", "full_name", "subject"}
+
+
+@pytest.mark.parametrize("language, days", [("fr", "dans 15 jours"), ("ar", "بعد 15 يوما")])
+def test_the_reminder_goes_to_the_desk_and_the_notice_to_the_supervisor(language, days):
+    contacts = {"contact_email": "bureau@cnss.ma", "supervisor_email": "chef@cnss.ma", "contact_language": language}
+    reminder = domain.message_for_administration("complaint.deadline_approaching", lifecycle(
+        "complaint.deadline_approaching", deadline_at=DEADLINE, days_left=15), contacts, "CNSS")
+    notice = domain.message_for_administration("complaint.deadline_passed", lifecycle(
+        "complaint.deadline_passed", deadline_at=DEADLINE), contacts, "CNSS")
+    assert (reminder.channel, reminder.recipient, reminder.language) == ("email", "bureau@cnss.ma", language)
+    assert days in reminder.body and "01/01/2028" in reminder.subject
+    assert (notice.recipient, notice.template) == ("chef@cnss.ma", "supervisor_deadline_passed")
+    assert domain.message_for_administration("complaint.deadline_passed", lifecycle(
+        "complaint.deadline_passed", deadline_at=DEADLINE), {**contacts, "supervisor_email": None}, "CNSS") is None

@@ -1,6 +1,7 @@
 """Routing over the real bus: the directory, the decision, the per-administration queue and
 the administration's own pika consumer."""
 import json
+import os
 import threading
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +84,46 @@ def test_import_adds_and_updates_and_refuses_a_bad_file(tmp_path, database_url, 
     assert codes["COMMUNE_SAFI"].name_fr == "Commune de Safi"
     assert codes["CNSS"].name_fr == "CNSS (nom corrigé)"
     assert "OK_CODE" not in codes  # one bad row and nothing of the file is imported
+
+
+def test_import_keeps_contacts_only_from_a_file_that_has_them(tmp_path, database_url, monkeypatch):
+    monkeypatch.setenv("ROUTING_DATABASE_URL", database_url("routing"))
+    with_contacts = tmp_path / "contacts.csv"
+    with_contacts.write_text("code,name_ar,name_fr,kind,contact_email,supervisor_email,contact_language\n"
+                             "ONEE,المكتب,ONEE,public_institution,bureau@onee.ma,,fr\n", encoding="utf-8")
+    without = tmp_path / "names.csv"
+    without.write_text("code,name_ar,name_fr,kind\nONEE,المكتب الوطني,ONEE,public_institution\n", encoding="utf-8")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("code,name_ar,name_fr,kind,contact_email,contact_language\n"
+                     "ONEE,المكتب,ONEE,public_institution,pas-une-adresse,en\n", encoding="utf-8")
+    assert directory.main(["import", str(with_contacts)]) == 0
+    assert directory.main(["import", str(without)]) == 0
+    with pytest.raises(directory.InvalidDirectory) as refused:
+        directory.read_entries(wrong)
+    assert "contact_email 'pas-une-adresse' is not an e-mail address" in str(refused.value)
+    assert "contact_language 'en' must be one of ar, fr" in str(refused.value)
+    engine = make_engine(os.environ["ROUTING_DATABASE_URL"])
+    with sessionmaker(bind=engine)() as session:
+        onee = session.get(Administration, "ONEE")
+        kept = (onee.name_ar, onee.contact_email, onee.supervisor_email, onee.contact_language)
+    engine.dispose()
+    assert kept == ("المكتب الوطني", "bureau@onee.ma", None, "fr")
+
+
+def test_contacts_are_kept_apart_from_the_public_directory(routing):
+    with entrypoint_hook(routing, "set_administration_contacts") as set_contacts:
+        assert set_contacts("CNSS", {"contact_email": " bureau@cnss.ma ", "supervisor_email": "",
+                                     "contact_language": "fr"}) == {
+            "contact_email": "bureau@cnss.ma", "supervisor_email": None, "contact_language": "fr"}
+        with pytest.raises(ValidationFailed) as refused:
+            set_contacts("CNSS", {"contact_email": "bureau", "contact_language": "de"})
+        assert refused.value.errors == {"contact_email": ["invalid_email"], "contact_language": ["invalid_choice"]}
+    with entrypoint_hook(routing, "administration_contacts") as contacts:
+        assert contacts()["CNSS"] == {"contact_email": "bureau@cnss.ma", "supervisor_email": None,
+                                      "contact_language": "fr"}  # the refused change changed nothing
+        assert contacts()["ONEE"] == {"contact_email": None, "supervisor_email": None, "contact_language": "ar"}
+    with entrypoint_hook(routing, "list_administrations") as list_administrations:
+        assert all(set(entry) == {"code", "name_ar", "name_fr", "kind"} for entry in list_administrations())
 
 
 def routed_complaint(code="CNSS", tracking="ABCD-EFGH-JKMNP"):

@@ -1,6 +1,5 @@
-"""The administrations' names, for the messages that name one (a transfer): routing owns the
-directory, notify asks it over RPC and keeps the answer a while."""
-import functools
+"""What notify needs of routing's directory: the administrations' names, for the messages that
+name one (a transfer), kept a while; and their contacts, for the messages about deadlines."""
 import logging
 import time
 
@@ -17,10 +16,29 @@ ASK_AGAIN_AFTER_SECONDS = 30
 ANSWER_TIMEOUT_SECONDS = 5
 
 
-class AdministrationNames(RpcProxy):
-    """Gives workers `name(code, language)`: the administration's name in that language, or
-    None when routing cannot say (not running, slow, or no such code), for the message to use
-    a general wording instead of holding the citizen's notification back."""
+class DirectoryUnavailable(Exception):
+    """Routing did not answer in time: the event is retried later rather than its message lost."""
+
+
+class Lookup:
+    """One worker's view of the directory."""
+
+    def __init__(self, directory, routing):
+        self.directory, self.routing = directory, routing
+
+    def name(self, code, language):
+        return self.directory.name(self.routing, code, language)
+
+    def contacts(self, code):
+        return self.directory.contacts(self.routing, code)
+
+
+class AdministrationDirectory(RpcProxy):
+    """Gives workers a Lookup: `name(code, language)` is the administration's name in that
+    language, or None when routing cannot say (not running, slow, or no such code), for the
+    message to use a general wording instead of holding the citizen's notification back;
+    `contacts(code)` is where to write to the administration about its deadlines ({} when the
+    directory has none), asked afresh each time since those messages are few."""
 
     def __init__(self):
         super().__init__("routing")
@@ -29,7 +47,14 @@ class AdministrationNames(RpcProxy):
         self._asked_at = None
 
     def get_dependency(self, worker_ctx):
-        return functools.partial(self.name, super().get_dependency(worker_ctx))
+        return Lookup(self, super().get_dependency(worker_ctx))
+
+    def contacts(self, routing, code):
+        try:
+            with eventlet.Timeout(ANSWER_TIMEOUT_SECONDS):
+                return routing.administration_contacts().get(code, {})
+        except (UnknownService, RemoteError, eventlet.Timeout) as exc:
+            raise DirectoryUnavailable(f"routing.administration_contacts failed: {exc!r}") from None
 
     def name(self, routing, code, language):
         if self._should_ask(code):

@@ -135,20 +135,24 @@ def render_sms(language: str, template: str, context: dict) -> str:
     return cut(shortest)
 
 
+def email_message(template: str, language: str, recipient: str, context: dict, event: dict, link: str) -> Message:
+    """The e-mail of `template`: its subject, its plain text and the HTML twin that links to `link`."""
+    subject = render(language, template, "email.subject", context)
+    text = render(language, template, "email", context)
+    return Message(channel="email", recipient=recipient, template=template, language=language,
+                   tracking_number=event["tracking_number"], event_id=str(event["event_id"]),
+                   subject=subject, body=text, html=render_email_html(language, subject, text, link))
+
+
 def messages_for(template: str, language: str, contacts: dict, context: dict, event: dict) -> list[Message]:
     """The message of `template` on every channel in `contacts` (phone, email), in `language`."""
-    common = {"template": template, "language": language,
-              "tracking_number": event["tracking_number"], "event_id": str(event["event_id"])}
     messages = []
     if contacts.get("phone"):
-        messages.append(Message(channel="sms", recipient=contacts["phone"],
-                                body=render_sms(language, template, context), **common))
+        messages.append(Message(channel="sms", recipient=contacts["phone"], template=template, language=language,
+                                tracking_number=event["tracking_number"], event_id=str(event["event_id"]),
+                                body=render_sms(language, template, context)))
     if contacts.get("email"):
-        subject = render(language, template, "email.subject", context)
-        text = render(language, template, "email", context)
-        messages.append(Message(
-            channel="email", recipient=contacts["email"], subject=subject, body=text,
-            html=render_email_html(language, subject, text, context["tracking_url"]), **common))
+        messages.append(email_message(template, language, contacts["email"], context, event, context["tracking_url"]))
     return messages
 
 
@@ -164,6 +168,37 @@ def messages_for_lifecycle(event_name: str, event: dict, administration: str | N
     citizen = event["citizen"]
     return messages_for(template_for(event_name), citizen["language"], citizen,
                         lifecycle_context(event_name, event, administration), event)
+
+
+# The deadline events the administration is written to about, by e-mail to the address the
+# directory gives for it: (template, the directory's field with the address).
+ADMINISTRATION_MESSAGES = {
+    "complaint.deadline_approaching": ("administration_deadline_approaching", "contact_email"),
+    "complaint.deadline_passed": ("supervisor_deadline_passed", "supervisor_email"),
+}
+
+
+def backoffice_url(tracking_number: str) -> str:
+    return f"{config.public_base_url().rstrip('/')}/backoffice/complaints/{quote(tracking_number)}"
+
+
+def administration_context(event: dict, administration: str) -> dict:
+    """What the administration's templates may use: no personal data of the citizen, since
+    the agent reads it in the back office where each view is logged."""
+    return {"platform_name": PLATFORM_NAME, "tracking_number": event["tracking_number"],
+            "complaint_url": backoffice_url(event["tracking_number"]), "administration": administration,
+            "deadline": local_date(event["deadline_at"]), "days_left": event.get("days_left")}
+
+
+def message_for_administration(event_name: str, event: dict, contacts: dict, administration: str) -> Message | None:
+    """The e-mail `event_name` calls for to the administration (its complaints desk before the
+    deadline, its supervisor after), in the language its contacts ask for; None without an address."""
+    template, field = ADMINISTRATION_MESSAGES[event_name]
+    if not contacts.get(field):
+        return None
+    language = contacts["contact_language"]
+    context = administration_context(event, administration)
+    return email_message(template, language, contacts[field], context, event, context["complaint_url"])
 
 
 def is_gsm7(text: str) -> bool:

@@ -13,7 +13,12 @@ class Base(DeclarativeBase):
 
 
 class Delivery(Base):
-    """A message to one recipient on one channel for one event: queued, then sent or failed.
+    """A message to one recipient on one channel for one event.
+
+    queued: recorded, not yet taken by the provider; `next_attempt_at` is when it is tried
+    again after a temporary failure, and is empty while an attempt is under way.
+    sent: the provider took it (`provider_id`); delivered: the provider says it arrived;
+    failed: refused for good, or still refused after NOTIFY_RETRY_FOR_SECONDS (`error` says why).
 
     The unique key means a message for an event can be recorded, and so sent, only once.
     """
@@ -31,6 +36,12 @@ class Delivery(Base):
     provider: Mapped[str] = mapped_column(sa.String(40))
     provider_id: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # The message as rendered, so that a retry sends exactly what the first attempt tried.
+    subject: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    body: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    html: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -17,12 +17,23 @@ from services.common.db import utcnow
 from services.notify.domain import Message
 
 
+class TemporaryFailure(Exception):
+    """The provider could not take the message now (down, slow, busy): try again later."""
+
+
+class PermanentFailure(Exception):
+    """The provider refused the message for good (invalid number, mailbox unknown): never retry."""
+
+
 class Client(ABC):
     name: str  # recorded in deliveries and in notification.sent
 
     @abstractmethod
     def send(self, message: Message) -> str:
-        """Hand the message to the provider; return the provider's id for it."""
+        """Hand the message to the provider; return the provider's id for it.
+
+        Raises TemporaryFailure or PermanentFailure, with the provider's reason as the message.
+        """
 
 
 # One lock for every outbox file of the process: the greenthreads (and containers) of one

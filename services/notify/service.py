@@ -1,20 +1,26 @@
 """Notify's nameko entrypoints: tell the citizen, once, on every channel they gave, of each step
 of their complaint that concerns them (its filing, a question, the answer, its closing, a
-transfer, a reopening, a missed deadline)."""
+transfer, a reopening, a missed deadline); tell the administration before its deadline and its
+supervisor after it; retry what a provider could not take yet."""
 import logging
+import time
+from datetime import timedelta
 
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from services.common.db import Database
+from services.common.db import Database, utcnow
 from services.common.handlers import consumes
+from services.common.metrics import MetricsServer
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.notify import domain
-from services.notify.administrations import AdministrationNames
+from services.notify.administrations import AdministrationDirectory
+from services.notify.metrics import NOTIFICATIONS, PROVIDER_SECONDS
 from services.notify.models import Base, Delivery, Outbox, ProcessedEvent
-from services.notify.providers import Providers
+from services.notify.providers import PermanentFailure, Providers, TemporaryFailure
 from services.notify.schemas import DeliveryView
+from services.notify.settings import RetrySettings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +31,9 @@ class NotifyService:
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
     providers = Providers()
-    administration_name = AdministrationNames()
+    directory = AdministrationDirectory()
+    retry = RetrySettings()
+    metrics = MetricsServer()
 
     @consumes("complaint.submitted", ProcessedEvent)
     def on_complaint_submitted(self, event):
@@ -46,7 +54,7 @@ class NotifyService:
 
     @consumes("complaint.transferred", ProcessedEvent)
     def on_transferred(self, event):
-        name = self.administration_name(event["administration_code"], event["citizen"]["language"])
+        name = self.directory.name(event["administration_code"], event["citizen"]["language"])
         self._tell(domain.messages_for_lifecycle("complaint.transferred", event, administration=name))
 
     @consumes("complaint.reopened", ProcessedEvent)
@@ -57,47 +65,147 @@ class NotifyService:
     def on_deadline_passed(self, event):
         self._tell(domain.messages_for_lifecycle("complaint.deadline_passed", event))
 
+    # The administration's messages have handlers of their own, so that routing not answering
+    # (which retries them) never holds back the citizen's message about the same event.
+
+    @consumes("complaint.deadline_approaching", ProcessedEvent)
+    def remind_administration(self, event):
+        """The reminder to the administration's complaints desk; the citizen is not written to."""
+        self._tell(self._for_administration("complaint.deadline_approaching", event))
+
+    @consumes("complaint.deadline_passed", ProcessedEvent)
+    def tell_supervisor(self, event):
+        self._tell(self._for_administration("complaint.deadline_passed", event))
+
+    def _for_administration(self, event_name, event):
+        """The administration's e-mail about `event`, if the directory has an address for it.
+        Routing not answering raises DirectoryUnavailable: the event is retried, not dropped."""
+        code = event["administration_code"]
+        contacts = self.directory.contacts(code)
+        message = None
+        if contacts:
+            name = self.directory.name(code, contacts["contact_language"]) or code
+            message = domain.message_for_administration(event_name, event, contacts, name)
+        if message is None:
+            log.warning("%s: the directory has no address for %s; no e-mail about %s",
+                        event_name, code, event["tracking_number"])
+            return []
+        return [message]
+
     def _tell(self, messages):
-        """Send the messages of one event to the citizen, each on its channel.
+        """Send the messages of one event, each on its channel.
 
         The queued deliveries commit together with the processed-event row BEFORE any
         provider is called, so a redelivered event finds that row and sends nothing again,
         even if this worker dies while sending (a concurrent duplicate fails on that commit
-        and its retry finds the row).  Each delivery then settles in its own commit, with
-        its notification.sent event; @consumes relays those events after returning.
-
-        If the process dies between "queued" and "sent", the delivery stays queued: nothing
-        resends it, because the provider may already have taken the message and the citizen
-        must not get it twice.  `notify.deliveries` and `status = 'queued'` rows older than
-        a minute show it to an operator.
+        and its retry finds the row).  Each attempt then settles in its own commit, with its
+        notification.sent event; @consumes relays those events after returning.
         """
         deliveries = [self._queue(message) for message in messages]
         self.db.commit()
-        for delivery, message in zip(deliveries, messages):
-            self._send(delivery, message)
+        for delivery in deliveries:
+            self._attempt(delivery)
             self.db.commit()
 
     def _queue(self, message):
         delivery = Delivery(
             event_id=message.event_id, tracking_number=message.tracking_number,
             channel=message.channel, recipient=message.recipient, template=message.template,
-            language=message.language, status="queued",
-            provider=self.providers[message.channel].name)
+            language=message.language, status="queued", attempts=0,
+            provider=self.providers[message.channel].name,
+            subject=message.subject, body=message.body, html=message.html)
         self.db.add(delivery)
         return delivery
 
-    def _send(self, delivery, message):
+    def _attempt(self, delivery):
+        """One try at handing `delivery` to its provider, and what it leaves on record.
+
+        A process that dies during the provider call leaves the delivery queued with no next
+        attempt: nothing sends it again, since the provider may have taken it, and the
+        citizen must not get it twice (README, "Notifications").
+        """
+        client = self.providers[delivery.channel]
+        delivery.attempts += 1
+        started = time.monotonic()
         try:
-            delivery.provider_id = self.providers[message.channel].send(message)
-        except Exception as exc:  # whatever the provider raised, the attempt stays on record
-            log.exception("%s for %s failed", message.channel, message.tracking_number)
-            delivery.status, delivery.error = "failed", repr(exc)[:1000]
+            delivery.provider_id = client.send(domain.Message(
+                channel=delivery.channel, recipient=delivery.recipient, template=delivery.template,
+                language=delivery.language, tracking_number=delivery.tracking_number,
+                event_id=delivery.event_id, body=delivery.body, subject=delivery.subject, html=delivery.html))
+        except PermanentFailure as exc:
+            self._fail(delivery, f"refused: {exc}")
+        except Exception as exc:  # TemporaryFailure, or anything unforeseen: try again later
+            if not isinstance(exc, TemporaryFailure):
+                log.exception("%s for %s: unexpected failure", delivery.channel, delivery.tracking_number)
+            self._retry_later(delivery, exc)
+        else:
+            delivery.status, delivery.error, delivery.next_attempt_at = "sent", None, None
+            NOTIFICATIONS.labels(delivery.channel, delivery.provider, "sent").inc()
+            add_event(self.db, Outbox, "notification.sent", {
+                "tracking_number": delivery.tracking_number, "channel": delivery.channel,
+                "template": delivery.template, "language": delivery.language,
+                "provider": delivery.provider})
+        finally:
+            PROVIDER_SECONDS.labels(delivery.channel, delivery.provider).observe(time.monotonic() - started)
+
+    def _retry_later(self, delivery, exc):
+        reason = str(exc) or repr(exc)
+        now = utcnow()
+        if now - delivery.created_at >= timedelta(seconds=self.retry.give_up_after):
+            self._fail(delivery, f"gave up after {delivery.attempts} attempts: {reason}")
             return
-        delivery.status = "sent"
-        add_event(self.db, Outbox, "notification.sent", {
-            "tracking_number": delivery.tracking_number, "channel": delivery.channel,
-            "template": delivery.template, "language": delivery.language,
-            "provider": delivery.provider})
+        delivery.error = reason[:1000]
+        delivery.next_attempt_at = now + timedelta(seconds=self.retry.delay(delivery.attempts))
+        NOTIFICATIONS.labels(delivery.channel, delivery.provider, "retried").inc()
+        log.warning("%s for %s: attempt %d failed (%s); next at %s", delivery.channel,
+                    delivery.tracking_number, delivery.attempts, reason, delivery.next_attempt_at)
+
+    @staticmethod
+    def _fail(delivery, reason):
+        delivery.status, delivery.error, delivery.next_attempt_at = "failed", reason[:1000], None
+        NOTIFICATIONS.labels(delivery.channel, delivery.provider, "failed").inc()
+        log.warning("%s for %s failed: %s", delivery.channel, delivery.tracking_number, reason)
+
+    @timer(interval=1)
+    def retry_due_deliveries(self):
+        """Try again the deliveries whose next attempt is due, oldest first.
+
+        Each is claimed by clearing its next_attempt_at where it still has the value read, so
+        that of several notify processes only one sends it.
+        """
+        due = self.db.execute(
+            select(Delivery.id, Delivery.next_attempt_at)
+            .where(Delivery.status == "queued", Delivery.next_attempt_at <= utcnow())
+            .order_by(Delivery.next_attempt_at).limit(self.retry.batch)).all()
+        self.db.commit()
+        for delivery_id, due_at in due:
+            claimed = self.db.execute(
+                update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "queued",
+                                       Delivery.next_attempt_at == due_at).values(next_attempt_at=None))
+            self.db.commit()
+            if claimed.rowcount != 1:
+                continue
+            self._attempt(self.db.get(Delivery, delivery_id))
+            self.db.commit()
+        if due:
+            self.outbox.relay_pending()
+
+    @rpc
+    def provider_status(self, provider, provider_id, status, error=None):
+        """A provider's report on a message it took (Twilio's status callback, through the
+        gateway): delivered, or undelivered/failed with its error code.  Other statuses
+        (queued, sending, sent) say nothing new.  False when no delivery has that id."""
+        delivery = self.db.scalars(select(Delivery).where(
+            Delivery.provider == provider, Delivery.provider_id == provider_id)).first()
+        if delivery is None:
+            return False
+        if status == "delivered" and delivery.status == "sent":
+            delivery.status = "delivered"
+            NOTIFICATIONS.labels(delivery.channel, provider, "delivered").inc()
+        elif status in ("undelivered", "failed") and delivery.status in ("sent", "delivered"):
+            self._fail(delivery, f"{provider} reports {status}" + (f" (error {error})" if error else ""))
+        self.db.commit()
+        return True
 
     @rpc
     def deliveries(self, tracking_number):

@@ -3,8 +3,10 @@ more from a CSV or JSON file without touching code:
 
     python -m services.routing.directory import more-administrations.csv
 
-CSV files need the columns code,name_ar,name_fr,kind (UTF-8).  An entry whose code exists
-is updated, a new code is added; a file with any invalid row changes nothing.
+CSV files need the columns code,name_ar,name_fr,kind (UTF-8), and may have contact_email,
+supervisor_email and contact_language (ar or fr: the language of the messages about deadlines).
+An entry whose code exists is updated, a new code is added; a file with any invalid row
+changes nothing.
 """
 import argparse
 import csv
@@ -17,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import config
 from services.common.db import make_engine, migrate
-from services.routing.domain import KINDS, NAME_MAX_LENGTH, administration_errors
+from services.routing.domain import (CONTACT_FIELDS, CONTACT_LANGUAGES, KINDS, NAME_MAX_LENGTH, administration_errors, clean_contacts,
+                                     contacts_errors)
 from services.routing.models import Administration, Base
 
 SHIPPED = Path(__file__).with_name("data") / "administrations.json"
@@ -28,7 +31,9 @@ PROBLEMS = {
     "invalid_code": "must be 2-24 upper-case letters, digits or _",
     "reserved": "is reserved",
     "too_long": f"is longer than {NAME_MAX_LENGTH} characters",
-    "invalid_choice": f"must be one of {', '.join(KINDS)}",
+    ("kind", "invalid_choice"): f"must be one of {', '.join(KINDS)}",
+    ("contact_language", "invalid_choice"): f"must be one of {', '.join(CONTACT_LANGUAGES)}",
+    "invalid_email": "is not an e-mail address",
 }
 
 
@@ -39,7 +44,7 @@ class InvalidDirectory(ValueError):
 def describe(field: str, value: str, problem) -> str:
     """One of administration_errors' problems (a code, or a code and its parameters) in words."""
     code = problem if isinstance(problem, str) else problem[0]
-    return f"{field} {value!r} {PROBLEMS[code]}"
+    return f"{field} {value!r} {PROBLEMS.get((field, code)) or PROBLEMS[code]}"
 
 
 def read_entries(path: Path) -> list[dict]:
@@ -52,10 +57,13 @@ def read_entries(path: Path) -> list[dict]:
     if not isinstance(entries, list):
         raise InvalidDirectory(f"{path}: expected a list of administrations")
     problems, seen = [], set()
-    for number, entry in enumerate(entries, start=1):
-        entry = {key: str(entry.get(key) or "").strip() for key in FIELDS}
-        errors = [describe(field, entry[field], problem)
-                  for field, problems in administration_errors(entry).items() for problem in problems]
+    for number, raw in enumerate(entries, start=1):
+        entry = {key: str(raw.get(key) or "").strip() for key in FIELDS}
+        found = administration_errors(entry)
+        if any(field in raw for field in CONTACT_FIELDS):  # contacts are changed only by a file that has them
+            entry |= clean_contacts(raw)
+            found |= contacts_errors(entry)
+        errors = [describe(field, entry[field], problem) for field, problems in found.items() for problem in problems]
         if entry["code"] in seen:
             errors.append(f"code {entry['code']} appears twice")
         seen.add(entry["code"])
@@ -75,9 +83,9 @@ def upsert(session: Session, entries: list[dict], overwrite: bool = True) -> tup
         if admin is None:
             session.add(Administration(**entry))
             added += 1
-        elif overwrite and any(getattr(admin, key) != entry[key] for key in FIELDS):
-            for key in FIELDS:
-                setattr(admin, key, entry[key])
+        elif overwrite and any(getattr(admin, key) != value for key, value in entry.items()):
+            for key, value in entry.items():
+                setattr(admin, key, value)
             updated += 1
     return added, updated
 
@@ -102,7 +110,7 @@ def main(argv=None):
     with sessionmaker(bind=engine)() as session:
         if args.command == "list":
             rows = session.scalars(select(Administration).order_by(Administration.code))
-            json.dump([{key: getattr(row, key) for key in FIELDS} for row in rows],
+            json.dump([{key: getattr(row, key) for key in FIELDS + CONTACT_FIELDS} for row in rows],
                       sys.stdout, ensure_ascii=False, indent=2)
             return 0
         try:

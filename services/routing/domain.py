@@ -1,11 +1,17 @@
 """Routing's rules: which administration's queue a complaint goes to."""
 import re
 
+from marshmallow import ValidationError, validate
+
 from services.common.events import TRIAGE, UNKNOWN_ADMINISTRATION
+
 KINDS = ("ministry", "public_institution", "local_authority")
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,23}$")
 RESERVED_CODES = {UNKNOWN_ADMINISTRATION, TRIAGE}
 NAME_MAX_LENGTH = 300
+CONTACT_FIELDS = ("contact_email", "supervisor_email", "contact_language")
+CONTACT_LANGUAGES = ("ar", "fr")
+_is_email = validate.Email()
 # Why a complaint is sent to an administration's queue (RoutedComplaint.reason).
 SUBMITTED, TRANSFERRED, REOPENED = "submitted", "transferred", "reopened"
 
@@ -40,3 +46,26 @@ def administration_errors(entry: dict) -> dict[str, list[str]]:
     if entry.get("kind") not in KINDS:
         errors["kind"] = ["invalid_choice"]
     return errors
+
+
+def contacts_errors(contacts: dict) -> dict[str, list[str]]:
+    """Why an administration's contacts cannot be kept: each address is optional but must be
+    an e-mail address, and the language one the messages are written in."""
+    errors = {}
+    for field in ("contact_email", "supervisor_email"):
+        address = contacts.get(field)
+        if address:
+            try:
+                _is_email(address)
+            except ValidationError:
+                errors[field] = ["invalid_email"]
+    if contacts.get("contact_language") not in CONTACT_LANGUAGES:
+        errors["contact_language"] = ["invalid_choice"]
+    return errors
+
+
+def clean_contacts(contacts: dict) -> dict:
+    """The contacts as kept: addresses trimmed (empty means none), Arabic unless French is asked."""
+    cleaned = {field: str(contacts.get(field) or "").strip() or None for field in ("contact_email", "supervisor_email")}
+    cleaned["contact_language"] = str(contacts.get("contact_language") or "ar").strip()
+    return cleaned

@@ -19,6 +19,11 @@ class Administration(Base):
     name_ar: Mapped[str] = mapped_column(sa.String(300))
     name_fr: Mapped[str] = mapped_column(sa.String(300))
     kind: Mapped[str] = mapped_column(sa.String(30))
+    # Who is written to about the administration's complaints (not public, unlike the names):
+    # the complaints desk gets the reminder before a deadline, the supervisor the notice after it.
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
+    supervisor_email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
+    contact_language: Mapped[str] = mapped_column(sa.String(2), default="ar", server_default="ar")
 
 
 class RoutingDecision(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.common import config
 from services.common.db import Database
-from services.common.errors import ValidationFailed
+from services.common.errors import NotFound, ValidationFailed
 from services.common.handlers import consumes
 from services.common.outbox import Outbox as OutboxRelay, add_event, add_message
 from services.routing import domain, topology
@@ -88,6 +88,28 @@ class RoutingService:
     @staticmethod
     def _administration_view(row):
         return {key: getattr(row, key) for key in FIELDS}
+
+    @rpc
+    def administration_contacts(self):
+        """{code: {contact_email, supervisor_email, contact_language}}: who notify writes to
+        about each administration's deadlines.  Kept out of list_administrations, which is public."""
+        return {row.code: {field: getattr(row, field) for field in domain.CONTACT_FIELDS}
+                for row in self.db.scalars(select(Administration))}
+
+    @rpc(expected_exceptions=(ValidationFailed, NotFound))
+    def set_administration_contacts(self, code, contacts):
+        """The platform administrator's change of an administration's contacts."""
+        administration = self.db.get(Administration, code)
+        if administration is None:
+            raise NotFound(code)
+        contacts = domain.clean_contacts(contacts or {})
+        errors = domain.contacts_errors(contacts)
+        if errors:
+            raise ValidationFailed(errors)
+        for field, value in contacts.items():
+            setattr(administration, field, value)
+        self.db.commit()
+        return contacts
 
     @consumes("complaint.submitted", ProcessedEvent)
     def on_submitted(self, event):
