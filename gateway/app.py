@@ -12,7 +12,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import agent_api, api, backoffice, downloads, web
+from gateway import agent_api, api, backoffice, downloads, web, webhooks
 from gateway.accounts import Accounts, LoginThrottle
 from gateway.casework import Casework
 from gateway.complaints import ComplaintDesk
@@ -75,6 +75,10 @@ def settings_from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # reverse proxies in front of the gateway whose X-Forwarded-For to believe (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
+        # Twilio's delivery-status callbacks (gateway.webhooks): the token they are signed with
+        # and the public URL they are sent to, as notify gave it to Twilio
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_STATUS_CALLBACK_URL": config.twilio_status_callback_url(),
     }
 
 
@@ -93,6 +97,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     csrf.exempt(api.blueprint)
     csrf.exempt(agent_api.blueprint)  # a bearer token, not a cookie: nothing to forge
+    csrf.exempt(webhooks.blueprint)  # signed by the provider, not sent by a browser
     register_error_handlers(app)
     init_rate_limits(app)
 
@@ -111,6 +116,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(backoffice.blueprint)
     app.register_blueprint(agent_api.blueprint)
     app.register_blueprint(downloads.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     app.after_request(_security_headers)
     return app
 

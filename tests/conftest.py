@@ -18,7 +18,8 @@ from urllib.parse import quote
 import psycopg2
 import pytest
 
-pytest_plugins = ["tests.gateway_support", "tests.backoffice_support", "tests.platform_support"]
+pytest_plugins = ["tests.gateway_support", "tests.backoffice_support", "tests.platform_support",
+                  "tests.protocol_peers"]
 
 RUN_ID = uuid.uuid4().hex[:8]
 RABBIT_USER = os.environ.get("TEST_RABBIT_USER", "guest")

@@ -45,3 +45,10 @@ def public_base_url() -> str:
     """The address citizens reach the portal on, used in links inside messages."""
     return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:%s" % os.environ.get("PORT", "8080"))
 
+
+def twilio_status_callback_url() -> str:
+    """Where Twilio reports each SMS's fate: the gateway's webhook at the public address.  notify
+    gives it to Twilio with every SMS; the gateway checks Twilio's signature against it."""
+    return (os.environ.get("TWILIO_STATUS_CALLBACK_URL")
+            or public_base_url().rstrip("/") + "/webhooks/twilio/status")
+
