@@ -91,13 +91,14 @@ def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
                              app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def create_databases(server_url: str, prefix: str, env: dict) -> list[str]:
+def create_databases(server_url: str, prefix: str, env: dict,
+                     services=("intake", "routing", "notify", "stats")) -> list[str]:
     import psycopg2
     names = []
     connection = psycopg2.connect(server_url)
     connection.autocommit = True
     with connection.cursor() as cursor:
-        for service in ("intake", "routing", "notify", "stats"):
+        for service in services:
             name = f"{prefix}_{service}".replace("-", "_")
             cursor.execute(f'CREATE DATABASE "{name}"')
             names.append(name)
