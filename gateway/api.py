@@ -25,6 +25,15 @@ def healthz():
             "rpc_proxies": {"opened": pool.opened, "idle": pool.idle}}
 
 
+@blueprint.get("/readyz")
+def readyz():
+    """Ready to take requests: the broker answers this process (gateway.readiness).  The
+    services behind it are not asked, so one slow service does not empty the load balancer."""
+    if current_app.extensions["broker_check"]():
+        return {"status": "ready"}
+    return {"status": "unavailable", "broker": "unreachable"}, 503
+
+
 @blueprint.get("/api/v1/administrations")
 def administrations():
     return jsonify(desk().administrations())

@@ -20,6 +20,7 @@ from gateway.demo import demo_wanted, ensure_demo_accounts
 from gateway.errors import register_error_handlers
 from gateway.i18n import init_i18n
 from gateway.ratelimit import init_rate_limits
+from gateway.readiness import BrokerCheck
 from gateway.rpc import RpcPool
 from services.common import config
 from services.common.blobs import blob_store
@@ -102,6 +103,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     init_rate_limits(app)
 
     pool = RpcPool(app.config["AMQP_URI"], timeout=app.config["RPC_TIMEOUT"])
+    app.extensions["broker_check"] = BrokerCheck(app.config["AMQP_URI"])  # /readyz
     app.extensions["complaint_desk"] = ComplaintDesk(
         pool, blob_store(), administrations_ttl=app.config["ADMINISTRATIONS_CACHE_SECONDS"],
         max_attachment_bytes=app.config["MAX_ATTACHMENT_BYTES"],

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from services.common.db import Database, utcnow
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.handlers import consumes
+from services.common.liveness import Liveness
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.intake import domain
 from services.intake.models import (AccessLogEntry, Attachment, Base, Complaint, Message, Note,
@@ -64,6 +65,7 @@ def _iso(moment):
 
 class IntakeService:
     name = "intake"
+    liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)

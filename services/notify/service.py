@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from services.common.db import Database, utcnow
 from services.common.handlers import consumes
+from services.common.liveness import Liveness
 from services.common.metrics import MetricsServer
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.notify import domain
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 class NotifyService:
     name = "notify"
+    liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)

@@ -4,9 +4,13 @@ now it only answers on the bus, so the platform runs and is deployed whole.
 """
 from nameko.rpc import rpc
 
+from services.common.liveness import Liveness
+
 
 class ProsecutionService:
     name = "prosecution"
+
+    liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
 
     @rpc
     def health(self):

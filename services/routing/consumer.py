@@ -9,10 +9,14 @@ administration's side (a directory inbox, or `--webhook-url`), announces
 between the hand-over and the ack, the complaint comes again: the inbox overwrites the same
 file / the webhook gets the same Idempotency-Key, and the event keeps the same id.
 Each thread has its own connection; a lost connection is retried with backoff.
+With `--liveness-file` (or LIVENESS_FILE) the file's modification time is when the
+least recently alive thread last turned its loop on a live connection or took a message, so
+a Kubernetes exec probe (services.common.probe) restarts a consumer whose connection is dead.
 """
 import argparse
 import json
 import logging
+import os
 import random
 import signal
 import threading
@@ -27,6 +31,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common import config
 from services.common.db import make_engine, migrate
 from services.common.events import make_event
+from services.common.liveness import HeartbeatFile
 from services.common.outbox import event_exchange_name
 from services.routing import domain, topology
 from services.routing.directory import SHIPPED, read_entries
@@ -59,6 +64,8 @@ class AdministrationConsumer:
         self.connection = None
         self.delivered = 0
         self.failures_in_a_row = 0
+        # when this thread last showed it is alive on a live connection (Unix time; None: not yet)
+        self.alive_at = None
 
     def declare(self, channel):
         channel.exchange_declare(topology.ROUTED_EXCHANGE, "topic", durable=True)
@@ -87,6 +94,7 @@ class AdministrationConsumer:
                          ", ".join(self.codes) if len(self.codes) <= 10 else "all")
                 attempt = 0
                 while not self.stopping.is_set():
+                    self.alive_at = time.time()
                     self.connection.process_data_events(time_limit=1)
                 self.connection.close()
             except pika.exceptions.AMQPError as exc:
@@ -96,6 +104,8 @@ class AdministrationConsumer:
                 self.stopping.wait(delay)
 
     def on_message(self, channel, method, properties, body):
+        # handling one message (a slow webhook, a retry's wait) may keep the loop from turning
+        self.alive_at = time.time()
         try:
             complaint = RoutedComplaint().load(json.loads(body))
             complaint = RoutedComplaint().dump(complaint)
@@ -127,6 +137,14 @@ class AdministrationConsumer:
         log.info("%s delivered to %s", complaint["tracking_number"], complaint["administration_code"])
 
 
+def report_liveness(consumers, heartbeat: HeartbeatFile) -> None:
+    """Beat the heartbeat file with the oldest sign of life among the threads, once every
+    thread has connected: one dead connection is enough to make the file age."""
+    signs = [consumer.alive_at for consumer in consumers]
+    if None not in signs:
+        heartbeat.beat(min(signs))
+
+
 def all_codes() -> set[str]:
     """Every administration in routing's directory (shipped or imported), and triage."""
     shipped = {entry["code"] for entry in read_entries(SHIPPED)}
@@ -144,10 +162,15 @@ def main(argv=None):
     parser.add_argument("--administration", action="append", default=[], metavar="CODE",
                         help="administration code whose queue to consume (repeatable; TRIAGE for triage)")
     parser.add_argument("--all", action="store_true", help="consume every administration's queue")
-    parser.add_argument("--webhook-url", help="POST each complaint here instead of the directory inbox")
+    parser.add_argument("--webhook-url", default=os.environ.get("CONSUMER_WEBHOOK_URL") or None,
+                        help="POST each complaint here instead of the directory inbox "
+                             "(default: CONSUMER_WEBHOOK_URL)")
     parser.add_argument("--inbox-dir", help="directory inbox root (default: var/inbox)")
     parser.add_argument("--threads", type=int, default=1, help="consumer threads, one connection each")
     parser.add_argument("--prefetch", type=int, default=10)
+    parser.add_argument("--liveness-file", default=os.environ.get("LIVENESS_FILE") or None,
+                        help="keep this file's time at the threads' last sign of life on a live "
+                             "connection, for an exec probe (default: LIVENESS_FILE; unset: none)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s consumer %(levelname)s %(message)s")
     for chatty in ("pika", "alembic"):
@@ -171,7 +194,10 @@ def main(argv=None):
                for n, consumer in enumerate(consumers)]
     for thread in threads:
         thread.start()
+    heartbeat = HeartbeatFile(args.liveness_file) if args.liveness_file else None
     while any(thread.is_alive() for thread in threads):
+        if heartbeat:
+            report_liveness(consumers, heartbeat)
         time.sleep(0.5)
     return 0
 

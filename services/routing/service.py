@@ -12,6 +12,7 @@ from services.common import config
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.common.handlers import consumes
+from services.common.liveness import Liveness
 from services.common.outbox import Outbox as OutboxRelay, add_event, add_message
 from services.routing import domain, topology
 from services.routing.directory import FIELDS, load_shipped
@@ -56,6 +57,7 @@ class AdministrationQueues(DependencyProvider):
 
 class RoutingService:
     name = "routing"
+    liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)

@@ -4,6 +4,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db import Database
 from services.common.handlers import consumes
+from services.common.liveness import Liveness
 from services.stats import domain, reports
 from services.stats.models import Base, ComplaintFact, ProcessedEvent
 
@@ -12,6 +13,7 @@ _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 class StatsService:
     name = "stats"
+    liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
 
     db = Database(Base.metadata)
 
