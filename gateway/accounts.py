@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from gateway.models import ADMINISTRATION_ROLES, ROLES, Agent, ApiToken, Base
+from gateway.models import ADMINISTRATION_ROLES, PROSECUTION_ROLES, ROLES, Agent, ApiToken, Base
 from services.common import config
 from services.common.db import make_engine, migrate, utcnow
 from services.common.errors import ValidationFailed
@@ -48,9 +48,10 @@ def session_marker(agent: Agent) -> str:
 
 
 def agent_actor(agent: Agent) -> dict:
-    """The actor intake is told about for a signed-in person."""
+    """The actor intake (or, for prosecution staff, the prosecution service) is told about
+    for a signed-in person."""
     return {"id": f"agent:{agent.id}", "name": agent.full_name, "role": agent.role,
-            "administration_code": agent.administration_code}
+            "administration_code": agent.administration_code, "office_code": agent.office_code}
 
 
 def token_actor(token: ApiToken) -> dict:
@@ -121,12 +122,15 @@ class Accounts:
             return session.scalar(select(Agent.id).where(Agent.username == username)) is not None
 
     def create_agent(self, *, username: str, full_name: str, role: str, administration_code: str | None,
-                     password: str | None, known_codes, must_change_password: bool = True) -> tuple[Agent, str]:
+                     password: str | None, known_codes, must_change_password: bool = True,
+                     office_code: str | None = None, known_offices=()) -> tuple[Agent, str]:
         """The new account and its password: the one given, or a new one when none is.  A
-        password someone else chose must be changed at first sign-in (`must_change_password`)."""
+        password someone else chose must be changed at first sign-in (`must_change_password`).
+        Prosecution staff belong to a prosecution office (`office_code`, one of `known_offices`)."""
         username = (username or "").strip().lower()
         full_name = (full_name or "").strip()
         administration_code = (administration_code or "").strip() or None
+        office_code = (office_code or "").strip() or None
         errors = {}
         if not USERNAME.match(username):
             errors["username"] = ["invalid_username"]
@@ -136,6 +140,12 @@ class Accounts:
             errors["full_name"] = problems
         if role not in ROLES:
             errors["role"] = ["invalid_choice"]
+        elif role in PROSECUTION_ROLES:
+            administration_code = None  # the prosecution's staff see nothing of the general portal
+            if not office_code:
+                errors["office_code"] = ["required"]
+            elif office_code not in known_offices:
+                errors["office_code"] = ["invalid_choice"]
         elif role in ADMINISTRATION_ROLES:
             if not administration_code:
                 errors["administration_code"] = ["required"]
@@ -143,14 +153,16 @@ class Accounts:
                 errors["administration_code"] = ["invalid_choice"]
         else:
             administration_code = None  # the platform roles belong to no administration
+        if role not in PROSECUTION_ROLES:
+            office_code = None
         if password and (problems := password_errors(password)):
             errors["password"] = problems
         if errors:
             raise ValidationFailed(errors)
         password = password or new_password()
         agent = Agent(username=username, full_name=full_name, role=role,
-                      administration_code=administration_code, password_hash=self.hasher.hash(password),
-                      must_change_password=must_change_password)
+                      administration_code=administration_code, office_code=office_code,
+                      password_hash=self.hasher.hash(password), must_change_password=must_change_password)
         with self.sessions() as session:
             session.add(agent)
             session.commit()
@@ -259,9 +271,11 @@ def main(argv=None) -> int:
     """Operators' commands on the accounts database (GATEWAY_DATABASE_URL), e.g.
 
         python -m gateway.accounts create --username agent.cnss --role agent --administration CNSS
+        python -m gateway.accounts create --username greffe.rabat --role prosecution_clerk --office TPI_RABAT
         python -m gateway.accounts token --administration CNSS --name "CNSS case system"
 
-    Administration codes are checked against routing's directory, so routing must be running.
+    Administration codes are checked against routing's directory and prosecution offices against
+    the prosecution's, so those services must be running.
     """
     parser = argparse.ArgumentParser(description=main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,6 +285,8 @@ def main(argv=None) -> int:
     create.add_argument("--full-name", required=True)
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--administration", help="required for agent and supervisor")
+    create.add_argument("--office", help="required for prosecution_clerk and chief_prosecutor: "
+                                         "the prosecution office (court code, e.g. TPI_RABAT)")
     create.add_argument("--password", help="default: a new random one, printed once")
     create.add_argument("--keep-password", action="store_true",
                         help="do not ask for a new password at first sign-in (service accounts)")
@@ -281,6 +297,8 @@ def main(argv=None) -> int:
 
     with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=30) as services:
         known_codes = {entry["code"] for entry in services.routing.list_administrations()}
+        known_offices = {entry["code"] for entry in services.prosecution.list_offices()} \
+            if args.command == "create" and args.role in PROSECUTION_ROLES else set()
     accounts = Accounts(config.database_url("gateway"))
     accounts.migrate()
     try:
@@ -288,7 +306,8 @@ def main(argv=None) -> int:
             agent, password = accounts.create_agent(
                 username=args.username, full_name=args.full_name, role=args.role,
                 administration_code=args.administration, password=args.password, known_codes=known_codes,
-                must_change_password=not args.keep_password)
+                must_change_password=not args.keep_password, office_code=args.office,
+                known_offices=known_offices)
             print(f"{agent.username}\t{password}")
         else:
             _row, secret = accounts.create_token(name=args.name, administration_code=args.administration,

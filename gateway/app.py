@@ -13,12 +13,15 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import agent_api, api, backoffice, downloads, web, webhooks
+from gateway import prosecution_api, prosecution_office, prosecution_web
 from gateway.accounts import Accounts, LoginThrottle
+from gateway.captcha import CaptchaDesk
 from gateway.casework import Casework
 from gateway.complaints import ComplaintDesk
-from gateway.demo import demo_wanted, ensure_demo_accounts
+from gateway.demo import demo_wanted, embedded_default, ensure_demo_accounts
 from gateway.errors import register_error_handlers
 from gateway.i18n import init_i18n
+from gateway.prosecution import ProsecutionDesk
 from gateway.ratelimit import init_rate_limits
 from gateway.readiness import BrokerCheck
 from gateway.rpc import RpcPool
@@ -76,6 +79,14 @@ def settings_from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # reverse proxies in front of the gateway whose X-Forwarded-For to believe (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
+        # the prosecution channel's captcha (gateway.captcha): how long a code can be answered, how
+        # long a right answer lets one filing through, how many codes, audio readings and wrong
+        # answers one client address gets, and the predictable test mode (embedded default only)
+        "CAPTCHA_SECONDS": int(os.environ.get("CAPTCHA_SECONDS", 300)),
+        "CAPTCHA_PASS_SECONDS": int(os.environ.get("CAPTCHA_PASS_SECONDS", 3600)),
+        "CAPTCHA_RATE_LIMIT": os.environ.get("CAPTCHA_RATE_LIMIT", "30 per 10 minutes"),
+        "CAPTCHA_TEST_MODE": os.environ.get("CAPTCHA_TEST_MODE", "") == "1",
+        "PROSECUTION_OFFICES_CACHE_SECONDS": float(os.environ.get("PROSECUTION_OFFICES_CACHE_SECONDS", 300)),
         # Twilio's delivery-status callbacks (gateway.webhooks): the token they are signed with
         # and the public URL they are sent to, as notify gave it to Twilio
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
@@ -87,6 +98,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(settings_from_environment())
     app.config.update(overrides or {})
+    if app.config["CAPTCHA_TEST_MODE"] and not embedded_default(app.config):
+        raise RuntimeError("CAPTCHA_TEST_MODE makes the captcha predictable: it is refused outside the "
+                           "embedded default (a *_DATABASE_URL is set, so this is a deployment)")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or persistent_secret_key()
     if app.config["TRUSTED_PROXIES"]:
@@ -98,6 +112,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     csrf.exempt(api.blueprint)
     csrf.exempt(agent_api.blueprint)  # a bearer token, not a cookie: nothing to forge
+    csrf.exempt(prosecution_api.blueprint)  # the captcha, not a cookie, is what it checks
     csrf.exempt(webhooks.blueprint)  # signed by the provider, not sent by a browser
     register_error_handlers(app)
     init_rate_limits(app)
@@ -109,13 +124,23 @@ def create_app(overrides: dict | None = None) -> Flask:
         max_attachment_bytes=app.config["MAX_ATTACHMENT_BYTES"],
         max_attachments=app.config["MAX_ATTACHMENTS"])
     app.extensions["casework"] = Casework(app.extensions["complaint_desk"])
+    app.extensions["prosecution_desk"] = ProsecutionDesk(
+        pool, app.extensions["complaint_desk"].blobs, offices_ttl=app.config["PROSECUTION_OFFICES_CACHE_SECONDS"],
+        max_attachment_bytes=app.config["MAX_ATTACHMENT_BYTES"], max_attachments=app.config["MAX_ATTACHMENTS"])
     app.extensions["accounts"] = open_accounts(app.config)
+    app.extensions["captcha_desk"] = CaptchaDesk(
+        app.extensions["accounts"].sessions, lifetime=app.config["CAPTCHA_SECONDS"],
+        pass_lifetime=app.config["CAPTCHA_PASS_SECONDS"], rate_limit=app.config["CAPTCHA_RATE_LIMIT"],
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"], test_mode=app.config["CAPTCHA_TEST_MODE"])
     app.extensions["login_throttle"] = LoginThrottle(app.config["RATELIMIT_STORAGE_URI"],
                                                      app.config["LOGIN_RATE_LIMIT"])
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)
     app.register_blueprint(backoffice.blueprint)
+    app.register_blueprint(prosecution_web.blueprint)
+    app.register_blueprint(prosecution_api.blueprint)
+    app.register_blueprint(prosecution_office.blueprint)
     app.register_blueprint(agent_api.blueprint)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(webhooks.blueprint)

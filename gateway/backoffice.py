@@ -15,14 +15,15 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    session, url_for)
 from flask_babel import format_date, format_datetime, gettext as _
 
-from gateway import labels
+from gateway import labels, prosecution_labels
 from gateway.accounts import MIN_PASSWORD, agent_actor, session_marker
 from gateway.casework import ALL_ADMINISTRATIONS, casework, inbox_filters
 from gateway.complaints import desk
 from gateway.downloads import agent_link
 from gateway.errors import UNAVAILABLE, NoSuchComplaint, describe, field_messages, transition_message
 from gateway.i18n import LANGUAGE_NAMES, current_language
-from gateway.models import ADMINISTRATION_ROLES
+from gateway.models import ADMINISTRATION_ROLES, PROSECUTION_ROLES
+from gateway.prosecution import prosecution_desk
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.regions import regions
 from services.intake import schemas
@@ -78,7 +79,8 @@ def _lifetime_seconds() -> float:
 @blueprint.context_processor
 def page_helpers():
     name = "name_" + current_language()
-    return {"roles": labels.ROLES, "statuses": labels.CASE_STATUSES, "request_types": labels.REQUEST_TYPES,
+    return {"roles": {**labels.ROLES, **prosecution_labels.ROLES}, "prosecution_roles": PROSECUTION_ROLES,
+            "statuses": labels.CASE_STATUSES, "request_types": labels.REQUEST_TYPES,
             "close_reason_names": labels.CLOSE_REASONS, "complainant_statuses": labels.COMPLAINANT_STATUSES,
             "id_types": labels.ID_TYPES, "language_names": LANGUAGE_NAMES,
             "message_kinds": labels.MESSAGE_KINDS, "channels": labels.DELIVERY_CHANNELS,
@@ -120,6 +122,11 @@ def signed_in(*roles):
                 return redirect(url_for(".login", next=wanted))
             if g.agent.must_change_password and view.__name__ != "change_password":
                 return redirect(url_for(".change_password"))
+            if g.agent.role in PROSECUTION_ROLES and view.__name__ != "change_password":
+                # the prosecution's staff have their own inbox, and see nothing of the portal's
+                if view.__name__ == "inbox":
+                    return redirect(url_for("prosecution_office.inbox"))
+                raise NoSuchComplaint()
             if roles and g.agent.role not in roles:
                 abort(403)
             return view(*args, **kwargs)
@@ -347,7 +354,10 @@ def accounts_page():
             agent, password = accounts().create_agent(
                 username=values.get("username", ""), full_name=values.get("full_name", ""),
                 role=values.get("role", ""), administration_code=values.get("administration_code"),
-                password=values.get("password") or None, known_codes=_known_codes())
+                password=values.get("password") or None, known_codes=_known_codes(),
+                office_code=values.get("office_code"),
+                known_offices={code for code, _name in _office_options()}
+                if values.get("role") in PROSECUTION_ROLES else ())
             created, values = {"agent": agent, "password": password}, {}
         except ValidationFailed as exc:
             errors = exc.errors
@@ -359,7 +369,18 @@ def _accounts_page(values, errors, **shown):
     return render_template("backoffice/accounts.html", agents=accounts().agents(), values=values,
                            errors=field_messages(errors), administration_roles=ADMINISTRATION_ROLES,
                            administrations=_administration_options(), names=_administration_names(),
-                           **shown)
+                           prosecution_offices=_office_options(), **shown)
+
+
+def _office_options() -> list[tuple[str, str]]:
+    """The prosecution offices, for prosecution staff accounts; none while that service is away
+    (the page still serves every other account)."""
+    name = "office_" + current_language()
+    try:
+        offices = prosecution_desk().offices()
+    except UNAVAILABLE:
+        return []
+    return sorted(((court["code"], court[name]) for court in offices), key=lambda option: option[1])
 
 
 def _known_codes() -> set[str]:

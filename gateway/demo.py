@@ -22,18 +22,31 @@ DEMO_ACCOUNTS = (
     ("dispatch", "Agent de la plateforme (démonstration)", "platform_agent", None),
 )
 DEMO_TOKEN_NAME = "Système de la CNSS (démonstration)"
+# The prosecution's staff: username, full name, role, office.  A theft in Rabat goes to TPI_RABAT,
+# a corruption report in Rabat to CA_RABAT (services.prosecution.domain).
+DEMO_PROSECUTION_ACCOUNTS = (
+    ("greffe.rabat", "Greffier du parquet de Rabat (démonstration)", "prosecution_clerk", "TPI_RABAT"),
+    ("chef.rabat", "Chef du parquet de Rabat (démonstration)", "chief_prosecutor", "TPI_RABAT"),
+    ("greffe.ca.rabat", "Greffier du parquet général de Rabat (démonstration)", "prosecution_clerk", "CA_RABAT"),
+)
 
 
 def credentials_path() -> Path:
     return config.var_dir() / "demo-credentials.txt"
 
 
-def demo_wanted(settings: dict) -> bool:
-    """CHIKAYA_DEMO=1 on the embedded default only: no database URL given to the gateway nor,
-    in the environment, to any service."""
-    if str(settings.get("CHIKAYA_DEMO") or "") != "1" or settings.get("GATEWAY_DATABASE_URL"):
+def embedded_default(settings: dict) -> bool:
+    """Whether this is the one-laptop platform rather than a deployment: no database URL given
+    to the gateway nor, in the environment, to any service.  Demo conveniences (these accounts,
+    the captcha's test mode) exist only there."""
+    if settings.get("GATEWAY_DATABASE_URL"):
         return False
     return not any(name.endswith("DATABASE_URL") and value for name, value in os.environ.items())
+
+
+def demo_wanted(settings: dict) -> bool:
+    """CHIKAYA_DEMO=1 on the embedded default only."""
+    return str(settings.get("CHIKAYA_DEMO") or "") == "1" and embedded_default(settings)
 
 
 def ensure_demo_accounts(accounts, base_url: str) -> bool:
@@ -47,6 +60,11 @@ def ensure_demo_accounts(accounts, base_url: str) -> bool:
             password=None, known_codes={DEMO_ADMINISTRATION}, must_change_password=False)
         where = f" of {administration}" if administration else ""
         lines.append(f"  {role}{where}: {username} / {password}")
+    for username, full_name, role, office in DEMO_PROSECUTION_ACCOUNTS:
+        _agent, password = accounts.create_agent(
+            username=username, full_name=full_name, role=role, administration_code=None, password=None,
+            known_codes=(), must_change_password=False, office_code=office, known_offices={office})
+        lines.append(f"  {role} of the prosecution office {office}: {username} / {password}")
     _row, token = accounts.create_token(name=DEMO_TOKEN_NAME, administration_code=DEMO_ADMINISTRATION,
                                         known_codes={DEMO_ADMINISTRATION})
     lines += ["", f"API token of {DEMO_ADMINISTRATION}: {token}",

@@ -33,6 +33,11 @@ class NoSuchComplaint(NotFound):
     one answer for both, so nobody learns what exists elsewhere."""
 
 
+class NoSuchProsecutionComplaint(NotFound):
+    """A tracking code and phone that do not open a complaint to the public prosecution: one
+    answer for a wrong code and a wrong phone."""
+
+
 class LinkExpired(Exception):
     """A download link we made, older than DOWNLOAD_LINK_SECONDS."""
 
@@ -60,6 +65,8 @@ ERRORS = {
                         _l("Send a valid API token in the header Authorization: Bearer <token>.")),
     http.Forbidden: (403, "forbidden", _l("Your account may not open this page.")),
     NoSuchComplaint: (404, "not_found", _l("None of the complaints open to you has this tracking number.")),
+    NoSuchProsecutionComplaint: (404, "not_found", _l("No complaint matches this tracking code and this phone "
+                                                      "number. Check both and try again.")),
     NotFound: (404, "not_found",
                _l("No request matches this tracking number and this contact. Check both and try again.")),
     http.NotFound: (404, "no_such_page", _l("This page does not exist.")),
@@ -105,6 +112,14 @@ FIELD_MESSAGES = {
     "password_unchanged": _l("Choose a password different from the current one."),
     "passwords_differ": _l("The two new passwords are not the same."),
     "invalid": _l("This value is not valid."),
+    "invalid_date": _l("Enter a valid date, for example 2026-03-01."),
+    "date_in_future": _l("This date is in the future."),
+    "too_many_accused": _l("A complaint can name at most 10 accused."),
+    "sealing_not_offered": _l("Sealing your identity is offered for corruption reports only."),
+    "captcha_wrong": _l("The code you typed is not the one shown. Type the new code."),
+    "captcha_expired": _l("This code has expired: codes last a few minutes. Type the new code."),
+    "captcha_used": _l("This code was already used. Type the new code."),
+    "captcha_too_many": _l("Too many codes were asked for from your connection. Please wait a few minutes."),
 }
 
 # Why a step of a complaint's life was refused (TransitionRefused.code); the table's general
@@ -117,6 +132,8 @@ TRANSITION_MESSAGES = {
     "already_rated": _l("This answer has already been rated."),
     "needs_answer": _l("This is possible only once the administration has answered."),
     "same_administration": _l("The complaint is already with this administration."),
+    "same_office": _l("The complaint is already with this office."),
+    "not_sealed": _l("This complainant's identity is not sealed."),
 }
 
 

@@ -1,6 +1,8 @@
-"""The tables the gateway owns: the back office's accounts and the administrations' API tokens.
+"""The tables the gateway owns: the back office's accounts, the administrations' API tokens and
+the prosecution channel's captcha challenges.
 
-Complaints stay in intake; these only say who may ask intake for what.
+Complaints stay in intake (and prosecution complaints in the prosecution service); these only
+say who may ask those services for what.
 """
 from datetime import datetime
 
@@ -8,10 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, utcnow
-from services.intake.domain import PLATFORM_ROLES, ROLES
+from services.intake.domain import PLATFORM_ROLES, ROLES as PORTAL_ROLES
+from services.prosecution.domain import ROLES as PROSECUTION_ROLES
 
 # Roles that belong to one administration; the platform roles see every administration.
-ADMINISTRATION_ROLES = tuple(role for role in ROLES if role not in PLATFORM_ROLES)
+ADMINISTRATION_ROLES = tuple(role for role in PORTAL_ROLES if role not in PLATFORM_ROLES)
+# The prosecution's staff belong to one prosecution office and see nothing of the general portal.
+ROLES = PORTAL_ROLES + PROSECUTION_ROLES
 
 
 class Base(DeclarativeBase):
@@ -30,6 +35,7 @@ class Agent(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     role: Mapped[str] = mapped_column(sa.String(20))
     administration_code: Mapped[str | None] = mapped_column(sa.String(24), index=True)
+    office_code: Mapped[str | None] = mapped_column(sa.String(40), index=True)  # a prosecution office
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -38,6 +44,8 @@ class Agent(Base):
         sa.CheckConstraint(
             f"(role IN {ADMINISTRATION_ROLES}) = (administration_code IS NOT NULL)",
             name="agents_administration_matches_role"),
+        sa.CheckConstraint(f"(role IN {PROSECUTION_ROLES}) = (office_code IS NOT NULL)",
+                           name="agents_office_matches_role"),
     )
 
 
@@ -53,3 +61,15 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaptchaChallenge(Base):
+    """A code shown as an image and read as audio (gateway.captcha).  Solved once, it is a pass
+    for one prosecution filing (`spent_at`); expired rows are purged as new ones are made."""
+    __tablename__ = "captcha_challenges"
+
+    id: Mapped[str] = mapped_column(sa.String(43), primary_key=True)
+    answer: Mapped[str] = mapped_column(sa.String(6))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

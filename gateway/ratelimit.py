@@ -24,6 +24,10 @@ TRACKING_ATTEMPTS = {
     ("api.confirm", "POST"),
     ("api.reopen", "POST"),
     ("api.attachment", "GET"),
+    # the prosecution channel: a tracking code with the phone given at filing
+    ("prosecution.track", "POST"),
+    ("prosecution_api.track", "GET"),
+    ("prosecution_api.add_documents", "POST"),
 }
 
 

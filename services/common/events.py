@@ -172,6 +172,34 @@ class DeadlinePassed(LifecycleEvent):
     deadline_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
 
 
+class ProsecutionEvent(EventSchema):
+    """A fact of the public-prosecution channel.  Deliberately thin: what notify needs to tell the
+    complainant (`citizen`, `tracking_code`, `step`) and what stats counts (`month`, `category`,
+    `office_code`); never a name, an account of the facts or an accused."""
+    tracking_code = fields.String(required=True)
+    office_code = fields.String(required=True)  # the prosecution office (its court's code)
+    category = fields.String(required=True)  # corruption, violence, ... (services.prosecution.domain)
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))  # Moroccan time
+    step = fields.String(required=True)  # received, registered, referred_to_police, ...
+    status = fields.String(required=True)  # where the step left the complaint
+    citizen = fields.Nested(CitizenSchema, required=True)  # phone always set: the channel's SMS
+
+
+class ProsecutionComplaintRegistered(ProsecutionEvent):
+    """A complaint to the public prosecution was committed: the complainant gets its tracking
+    code (step "received"; `month` is the month it was filed in)."""
+    submitted_at = fields.AwareDateTime(required=True, default_timezone=timezone.utc)
+
+
+class ProsecutionStepRecorded(ProsecutionEvent):
+    """The office moved the complaint a step on (`month`: the month of the step).  `register_number`
+    with "registered", `reason` (a code) with "filed_without_action", the offices with "forwarded"."""
+    register_number = fields.String(allow_none=True, load_default=None)
+    reason = fields.String(allow_none=True, load_default=None)
+    from_office_code = fields.String(allow_none=True, load_default=None)
+    to_office_code = fields.String(allow_none=True, load_default=None)
+
+
 # name -> (producing service, schema class, current version)
 EVENTS = {
     "complaint.submitted": ("intake", ComplaintSubmitted, 1),
@@ -188,6 +216,8 @@ EVENTS = {
     "complaint.reopened": ("intake", ComplaintReopened, 1),
     "complaint.deadline_approaching": ("intake", DeadlineApproaching, 1),
     "complaint.deadline_passed": ("intake", DeadlinePassed, 1),
+    "prosecution.complaint_registered": ("prosecution", ProsecutionComplaintRegistered, 1),
+    "prosecution.step_recorded": ("prosecution", ProsecutionStepRecorded, 1),
 }
 
 
