@@ -4,6 +4,7 @@ import pytest
 from services.common.events import load_event, make_event
 from services.intake.domain import CLOSE_REASONS
 from services.notify import domain
+from services.prosecution import domain as prosecution_domain
 from tests.factories import complaint_snapshot, lifecycle_event_data, submitted_event_data
 
 LANGUAGES = ("ar", "fr")
@@ -46,6 +47,8 @@ def longest_contexts(template, language):
     """Every way `template` can be rendered, with each value at its longest."""
     if template == domain.SUBMITTED_TEMPLATE:
         return [domain.submission_context(longest_event(language))]
+    if template.startswith("prosecution_"):
+        return [domain.prosecution_context(prosecution_event(step, language)) for step in PROSECUTION_STEPS]
     for event_name, (administration_template, _field) in domain.ADMINISTRATION_MESSAGES.items():
         if template == administration_template:
             event = lifecycle(event_name, language, deadline_at=DEADLINE, days_left=99)
@@ -68,6 +71,22 @@ def longest_contexts(template, language):
             for name, fields, administration in events]
 
 
+# every step the prosecution records, and one added later that the templates do not know yet
+PROSECUTION_STEPS = (*prosecution_domain.STEPS, "a_step_added_later")
+LONGEST_PROSECUTION_CODE = "WWWW-WWWW-WWW"
+
+
+def prosecution_event(step, language="fr", name="prosecution.step_recorded", **fields):
+    data = {"tracking_code": LONGEST_PROSECUTION_CODE, "office_code": "TPI_RABAT", "category": "corruption",
+            "month": "2027-12", "step": step, "status": "registered",
+            "citizen": {"language": language, "phone": "+212612345678", "email": "a@example.ma"},
+            "register_number": "2027/2101/123456" if step == "registered" else None, **fields}
+    if name == "prosecution.complaint_registered":
+        data = {key: value for key, value in data.items() if key != "register_number"}
+        data["submitted_at"] = DEADLINE
+    return load_event(name, make_event(name, data))
+
+
 SMS_TEMPLATES = sorted(domain.TEMPLATES_DIR.glob("*/*.sms.txt"))
 
 
@@ -79,7 +98,7 @@ def test_every_sms_fits_two_segments_with_the_longest_values(path, monkeypatch):
         text = domain.render_sms(language, template, context)
         encoding = "GSM-7" if domain.is_gsm7(text) else "UCS-2"
         assert domain.sms_segments(text) <= domain.MAX_SMS_SEGMENTS, f"{len(text)} characters in {encoding}: {text}"
-        assert LONGEST_TRACKING_NUMBER in text
+        assert (LONGEST_PROSECUTION_CODE if template.startswith("prosecution_") else LONGEST_TRACKING_NUMBER) in text
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -185,13 +204,15 @@ def test_email_links_to_the_tracking_page(language, direction, monkeypatch):
 def test_every_email_links_to_the_tracking_page_in_its_language(path, monkeypatch):
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://chikaya.example/")
     language, template = path.parent.name, path.name.removesuffix(".email.txt")
-    link = f"https://chikaya.example/track?number={LONGEST_TRACKING_NUMBER}"
+    number, link = LONGEST_TRACKING_NUMBER, f"https://chikaya.example/track?number={LONGEST_TRACKING_NUMBER}"
     if template in {template for template, _field in domain.ADMINISTRATION_MESSAGES.values()}:
         link = f"https://chikaya.example/backoffice/complaints/{LONGEST_TRACKING_NUMBER}"  # agents' page
+    elif template.startswith("prosecution_"):
+        number, link = LONGEST_PROSECUTION_CODE, "https://chikaya.example/prosecution/"  # the code is typed there
     for context in longest_contexts(template, language):
         subject = domain.render(language, template, "email.subject", context)
         text = domain.render(language, template, "email", context)
-        assert "\n" not in subject and LONGEST_TRACKING_NUMBER in subject
+        assert "\n" not in subject and number in subject
         assert link in text.splitlines() and domain.PLATFORM_NAME in text
         html = domain.render_email_html(language, subject, text, link)
         assert f'<a href="{link}"' in html and f'lang="{language}"' in html
@@ -214,3 +235,23 @@ def test_the_reminder_goes_to_the_desk_and_the_notice_to_the_supervisor(language
     assert (notice.recipient, notice.template) == ("chef@cnss.ma", "supervisor_deadline_passed")
     assert domain.message_for_administration("complaint.deadline_passed", lifecycle(
         "complaint.deadline_passed", deadline_at=DEADLINE), {**contacts, "supervisor_email": None}, "CNSS") is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_prosecution_tracking_code_sms_fits_one_segment(language, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://www.chikaya.ma/portail-national-des-reclamations")
+    event = prosecution_event("received", language, name="prosecution.complaint_registered")
+    sms, email = domain.messages_for_prosecution("prosecution.complaint_registered", event)
+    assert domain.sms_segments(sms.body) == 1 and LONGEST_PROSECUTION_CODE in sms.body, sms.body
+    assert email.recipient == "a@example.ma" and email.tracking_number == LONGEST_PROSECUTION_CODE
+    assert "https://www.chikaya.ma/portail-national-des-reclamations/prosecution/" in email.html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_prosecution_step_has_its_own_words(language):
+    def sms(step):
+        return domain.messages_for_prosecution("prosecution.step_recorded", prosecution_event(step, language))[0].body
+
+    wordings = {step: sms(step) for step in prosecution_domain.STEPS if step not in ("received", "documents_added")}
+    assert len(set(wordings.values())) == len(wordings) and sms("a_step_added_later") not in wordings.values()
+    assert "2027/2101/123456" in wordings["registered"]

@@ -4,6 +4,7 @@ French, filing with several accused, following, the JSON API, and the office sta
 office with what each account may see."""
 import html
 import io
+import json
 import re
 import wave
 
@@ -12,7 +13,9 @@ from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
 from gateway.captcha import ALPHABET, LENGTH, TEST_ANSWER
+from services.common import config
 from tests.backoffice_support import PASSWORD, sign_in
+from tests.conftest import wait_for
 from tests.gateway_support import PDF, field_error
 from tests.helpers import rows
 from tests.prosecution_support import filing, prosecution  # noqa: F401 (a fixture)
@@ -320,7 +323,8 @@ def file_through_api(app, gateway_db, **overrides) -> str:
     return filed.get_json()["tracking_code"]
 
 
-def test_a_clerk_registers_and_refers_and_the_complainant_sees_each_step(gateway, gateway_db):
+def test_a_clerk_registers_and_refers_and_the_complainant_sees_each_step_and_gets_each_sms(
+        gateway, gateway_db, notify):
     add_staff(gateway, "greffe.rabat", "prosecution_clerk", "TPI_RABAT")
     code = file_through_api(gateway, gateway_db)
     clerk = sign_in(gateway, "greffe.rabat")
@@ -346,6 +350,16 @@ def test_a_clerk_registers_and_refers_and_the_complainant_sees_each_step(gateway
     steps = page(complainant.get(f"/prosecution/track/{code}?lang=fr"))
     assert "Enregistrée sous le numéro 1234/3101/2026" in steps
     assert "Transmise à la police judiciaire pour enquête" in steps
+
+    def sms_bodies():
+        path = config.outbox_dir() / "sms.jsonl"
+        lines = path.read_text("utf-8").splitlines() if path.exists() else []
+        return [json.loads(line)["body"] for line in lines if json.loads(line)["to"] == "+212612345678"]
+
+    received = wait_for(lambda: len(sms_bodies()) == 3 and sms_bodies(), message="the three SMS")
+    assert all(code in body for body in received)
+    assert ["arrivée" in received[0], "1234/3101/2026" in received[1], "police judiciaire" in received[2]] == [
+        True, True, True]
 
 
 def test_other_offices_and_administration_agents_get_404(gateway, gateway_db):

@@ -170,6 +170,31 @@ def messages_for_lifecycle(event_name: str, event: dict, administration: str | N
                         lifecycle_context(event_name, event, administration), event)
 
 
+# The public prosecution's channel: the complainant is told of the filing (the tracking code)
+# and of every step, by SMS (the phone is required there) and by e-mail when one was given.
+PROSECUTION_TEMPLATES = {"prosecution.complaint_registered": "prosecution_complaint_registered",
+                         "prosecution.step_recorded": "prosecution_step_recorded"}
+
+
+def prosecution_url() -> str:
+    """The channel's "follow a complaint" page: the code and the phone are typed there, so the
+    link carries neither."""
+    return f"{config.public_base_url().rstrip('/')}/prosecution/"
+
+
+def prosecution_context(event: dict) -> dict:
+    """What the channel's templates may use: the code and the step, never the facts or names."""
+    return {"platform_name": PLATFORM_NAME, "tracking_number": event["tracking_code"],
+            "tracking_url": prosecution_url(), "step": event["step"],
+            "register_number": event.get("register_number"), "reason": event.get("reason")}
+
+
+def messages_for_prosecution(event_name: str, event: dict) -> list[Message]:
+    citizen = event["citizen"]
+    return messages_for(PROSECUTION_TEMPLATES[event_name], citizen["language"], citizen,
+                        prosecution_context(event), {**event, "tracking_number": event["tracking_code"]})
+
+
 # The deadline events the administration is written to about, by e-mail to the address the
 # directory gives for it: (template, the directory's field with the address).
 ADMINISTRATION_MESSAGES = {

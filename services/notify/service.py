@@ -67,6 +67,15 @@ class NotifyService:
     def on_deadline_passed(self, event):
         self._tell(domain.messages_for_lifecycle("complaint.deadline_passed", event))
 
+    @consumes("prosecution.complaint_registered", ProcessedEvent)
+    def on_prosecution_complaint_registered(self, event):
+        """The prosecution complaint's tracking code."""
+        self._tell(domain.messages_for_prosecution("prosecution.complaint_registered", event))
+
+    @consumes("prosecution.step_recorded", ProcessedEvent)
+    def on_prosecution_step_recorded(self, event):
+        self._tell(domain.messages_for_prosecution("prosecution.step_recorded", event))
+
     # The administration's messages have handlers of their own, so that routing not answering
     # (which retries them) never holds back the citizen's message about the same event.
 
