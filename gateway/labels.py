@@ -141,6 +141,7 @@ ACCESS_ACTIONS = {"view": _l("Opened the request"), "attachment": _l("Downloaded
 # citizen's, and the administration's about its deadlines.
 NOTIFICATION_TEMPLATES = {
     "complaint_submitted": _l("Tracking number"),
+    "complaint_acknowledged": _l("Received by the administration"),
     "complaint_information_requested": _l("Request for information"),
     "complaint_answered": _l("Answer"),
     "complaint_closed": _l("Request closed"),

@@ -2,6 +2,7 @@
 local Twilio API (tests/protocol_peers.py) while they fail the ways real providers fail."""
 import eventlet
 from nameko.standalone.events import event_dispatcher
+from prometheus_client import REGISTRY
 from nameko.testing.services import entrypoint_waiter
 
 from services.common.events import make_event
@@ -22,6 +23,12 @@ def file_complaints(notify, rabbit_config, count, **contacts):
             dispatch("intake", "complaint.submitted", make_event(
                 "complaint.submitted", submitted_event_data(number, **contacts)))
     return numbers
+
+
+def counted(outcome, channel="sms", provider="twilio"):
+    """notify's chikaya_notifications_total for one outcome (the registry is the process's)."""
+    return REGISTRY.get_sample_value("chikaya_notifications_total",
+                                     {"channel": channel, "provider": provider, "outcome": outcome}) or 0
 
 
 def deliveries(notify, channel):
@@ -48,6 +55,9 @@ def test_the_smtp_server_down_for_a_while_then_back_every_email_arrives_once(
 def test_twilio_answering_500_three_times_then_201_sends_one_sms(start_service, var_dir, rabbit_config,
                                                                  twilio_peer):
     notify = start_service(NotifyService, **twilio_peer.settings, **QUICK_RETRIES)
+    before = {outcome: counted(outcome) for outcome in ("sent", "retried", "failed")}
+    provider_calls = REGISTRY.get_sample_value("chikaya_notify_provider_seconds_count",
+                                               {"channel": "sms", "provider": "twilio"}) or 0
     twilio_peer.fail_next(500, times=3)
     [number] = file_complaints(notify, rabbit_config, 1)
     [delivery] = wait_for(lambda: [row for row in deliveries(notify, "sms") if row["status"] == "sent"],
@@ -56,6 +66,9 @@ def test_twilio_answering_500_three_times_then_201_sends_one_sms(start_service, 
     assert len(twilio_peer.received) == 4 and len(twilio_peer.messages) == 1
     assert delivery["attempts"] == 4 and delivery["provider_id"] == twilio_peer.messages[0]["sid"]
     assert number in twilio_peer.messages[0]["Body"] and twilio_peer.messages[0]["To"] == "+212612345678"
+    assert {outcome: counted(outcome) - before[outcome] for outcome in before} == {"sent": 1, "retried": 3, "failed": 0}
+    assert REGISTRY.get_sample_value("chikaya_notify_provider_seconds_count",
+                                     {"channel": "sms", "provider": "twilio"}) - provider_calls == 4
 
 
 def test_a_permanent_refusal_is_recorded_and_not_retried(start_service, var_dir, rabbit_config, twilio_peer,

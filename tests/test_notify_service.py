@@ -143,6 +143,7 @@ def test_an_unknown_backend_is_refused_by_name():
 DEADLINE = "2027-01-28T09:00:00+00:00"
 # event -> (its handler, its own fields, words only its template has, in French and in Arabic)
 LIFECYCLE = {
+    "complaint.acknowledged": ("on_acknowledged", {}, ("a pris en charge votre demande", "توصلت الإدارة بطلبكم")),
     "complaint.information_requested": (
         "on_information_requested", {"message": "Joignez votre attestation de salaire."},
         ("Joignez votre attestation de salaire.", "Joignez votre attestation de salaire.")),

@@ -55,6 +55,7 @@ def longest_contexts(template, language):
             return [domain.administration_context(event, name) for name in (LONGEST_NAME, "Ê" * 300)]
     snapshot = complaint_snapshot()
     events = {
+        "complaint_acknowledged": [("complaint.acknowledged", {}, None)],
         "complaint_information_requested": [("complaint.information_requested", {"message": LONGEST_TEXT}, None)],
         "complaint_answered": [("complaint.answered", {"answer": LONGEST_TEXT, "received_at": DEADLINE,
                                                        "days_to_answer": 59.9}, None)],

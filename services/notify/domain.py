@@ -69,6 +69,7 @@ def local_date(moment: datetime) -> str:
 
 # The lifecycle events the citizen is told of, and what of each its templates may use.
 LIFECYCLE_FIELDS = {
+    "complaint.acknowledged": lambda event: {},
     "complaint.information_requested": lambda event: {"question": event["message"]},
     "complaint.answered": lambda event: {"answer": event["answer"]},
     "complaint.closed": lambda event: {"reason": event["reason"], "duplicate_of": event["duplicate_of"]},

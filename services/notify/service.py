@@ -1,5 +1,5 @@
 """Notify's nameko entrypoints: tell the citizen, once, on every channel they gave, of each step
-of their complaint that concerns them (its filing, a question, the answer, its closing, a
+of their complaint that concerns them (its filing, its receipt by the administration, a question, the answer, its closing, a
 transfer, a reopening, a missed deadline); tell the administration before its deadline and its
 supervisor after it; retry what a provider could not take yet."""
 import logging
@@ -41,6 +41,11 @@ class NotifyService:
     def on_complaint_submitted(self, event):
         """The tracking number."""
         self._tell(domain.messages_for_submission(event))
+
+    @consumes("complaint.acknowledged", ProcessedEvent)
+    def on_acknowledged(self, event):
+        """The administration received it and started processing."""
+        self._tell(domain.messages_for_lifecycle("complaint.acknowledged", event))
 
     @consumes("complaint.information_requested", ProcessedEvent)
     def on_information_requested(self, event):
