@@ -1,7 +1,8 @@
 """Notify's nameko entrypoints: tell the citizen, once, on every channel they gave, of each step
-of their complaint that concerns them (its filing, its receipt by the administration, a question, the answer, its closing, a
-transfer, a reopening, a missed deadline); tell the administration before its deadline and its
-supervisor after it; retry what a provider could not take yet."""
+of their complaint that concerns them (its filing, its receipt by the administration, a
+question, the answer, its closing, a transfer, a reopening, a missed deadline) and of each step
+of a prosecution complaint; tell the administration before its deadline and its supervisor
+after it; retry what a provider could not take yet."""
 import logging
 import time
 from datetime import timedelta
