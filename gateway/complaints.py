@@ -8,9 +8,14 @@ from marshmallow import ValidationError
 
 from gateway.rpc import CachedCall, RpcPool
 from gateway.uploads import discard, read_uploads, store_uploads
-from services.common.errors import ValidationFailed
+from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.intake.domain import UNKNOWN_ADMINISTRATION
 from services.intake.schemas import load_submission
+
+# What intake answers when it refused a call, so nothing of it was kept.  Any other failure (no
+# answer in time, the broker away) may come after intake committed: the files stay stored,
+# since an unreferenced file costs some disk and a complaint without its file costs the citizen.
+REFUSED = (ValidationFailed, NotFound, TransitionRefused)
 
 
 def unflatten(fields) -> dict:
@@ -57,7 +62,7 @@ class ComplaintDesk:
         submission["attachments"] = store_uploads(self.blobs, uploads)
         try:
             receipt = self.pool.call("intake", "submit", submission)
-        except BaseException:
+        except REFUSED:
             discard(self.blobs, submission["attachments"])
             raise
         if receipt.get("replayed"):
@@ -96,14 +101,14 @@ class ComplaintDesk:
 
     def with_files(self, files, call):
         """`call(attachments)` once the files are checked and stored; they are taken back out
-        if the call fails (intake refused, or did not answer)."""
+        if intake refused the call."""
         uploads, problems = read_uploads(files, self.max_attachment_bytes, self.max_attachments)
         if problems:
             raise ValidationFailed({"attachments": problems})
         attachments = store_uploads(self.blobs, uploads)
         try:
             return call(attachments)
-        except BaseException:
+        except REFUSED:
             discard(self.blobs, attachments)
             raise
 

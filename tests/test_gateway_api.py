@@ -6,6 +6,7 @@ from services.common.blobs import LocalBlobStore
 from tests.conftest import wait_for
 from tests.factories import valid_submission
 from tests.gateway_support import EXE, PDF, PNG, complaints_in_intake, multipart, stored_blobs
+from tests.helpers import rows
 
 
 def test_health_and_the_directory(client):
@@ -172,7 +173,8 @@ def test_requests_reuse_one_rpc_proxy(app, client):
     assert client.get("/healthz").json["rpc_proxies"] == {"opened": 1, "idle": 1}
 
 
-def test_a_service_that_does_not_answer_gives_503_and_leaves_nothing(intake, routing, rabbit_config, var_dir):
+def test_a_service_that_does_not_answer_gives_503_and_keeps_what_it_may_still_take(
+        intake, routing, rabbit_config, var_dir, start_service):
     app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True, "RPC_TIMEOUT": 1})
     client = app.test_client()
     assert client.get("/api/v1/administrations").status_code == 200  # directory cached
@@ -183,8 +185,14 @@ def test_a_service_that_does_not_answer_gives_503_and_leaves_nothing(intake, rou
     assert response.json["error"] == "service_unavailable"
     assert response.json["message"] == ("Le service est momentanément indisponible. "
                                         "Veuillez réessayer dans quelques minutes.")
-    assert stored_blobs(var_dir) == []
+    [stored] = stored_blobs(var_dir)  # the request waits in intake's queue: its file must be there
     app.extensions["complaint_desk"].pool.close()
+
+    from services.intake.service import IntakeService
+    start_service(IntakeService, DATABASE_URL=intake.db_url)  # intake is back and takes it
+    [attachment] = wait_for(lambda: rows(intake.db_url, "select blob_key from attachments"),
+                            message="the waiting filing taken")
+    assert stored.name in attachment["blob_key"] and stored.read_bytes() == PDF
 
 
 def test_an_unreachable_broker_gives_503(var_dir):
