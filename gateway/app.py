@@ -12,7 +12,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import agent_api, api, backoffice, downloads, web, webhooks
+from gateway import agent_api, api, backoffice, downloads, statistics, web, webhooks
 from gateway import prosecution_api, prosecution_office, prosecution_web
 from gateway.accounts import Accounts, LoginThrottle
 from gateway.captcha import CaptchaDesk
@@ -90,6 +90,8 @@ def settings_from_environment() -> dict:
         # Twilio's delivery-status callbacks (gateway.webhooks): the token they are signed with
         # and the public URL they are sent to, as notify gave it to Twilio
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        # how long the statistics page and its files reuse stats' figures (gateway.statistics)
+        "STATISTICS_CACHE_SECONDS": float(os.environ.get("STATISTICS_CACHE_SECONDS", 60)),
         "TWILIO_STATUS_CALLBACK_URL": config.twilio_status_callback_url(),
     }
 
@@ -138,6 +140,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)
     app.register_blueprint(backoffice.blueprint)
+    app.register_blueprint(statistics.blueprint)
     app.register_blueprint(prosecution_web.blueprint)
     app.register_blueprint(prosecution_api.blueprint)
     app.register_blueprint(prosecution_office.blueprint)

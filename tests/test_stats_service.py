@@ -1,36 +1,23 @@
-"""Stats: the fact rules alone, then the service in a real nameko container counting real events
-that arrive twice and out of order."""
-from datetime import datetime, timedelta, timezone
+"""Stats: the fact rules and the counters alone, then the service in a real nameko container
+counting real events that arrive twice and out of order, every figure of a known sequence, and
+the same figures again from a replay into an empty database and from a rebuild of the counters."""
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from types import SimpleNamespace
 
+import sqlalchemy as sa
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 
-from services.common.events import make_event
-from services.stats import domain
+from services.stats import counters, domain, reports
 from services.stats.models import ComplaintFact
-from tests.factories import complaint_snapshot, lifecycle_event_data, submitted_event_data
+from tests import stats_support as known
 from tests.helpers import rows
+from tests.stats_support import at, delivered, feed, known_sequence, routed, submitted
 
-T0 = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
-
-
-def at(minutes):
-    return T0 + timedelta(minutes=minutes)
-
-
-def submitted(number, code="CNSS", type_="complaint", region="CS"):
-    return make_event("complaint.submitted", submitted_event_data(
-        number, administration_code=code, type=type_, region=region))
-
-
-def routed(number, code="CNSS", triage=False, type_="complaint", region="CS"):
-    return make_event("complaint.routed", {"tracking_number": number, "administration_code": code,
-                                           "triage": triage, "type": type_, "region": region})
-
-
-def delivered(number, code="CNSS"):
-    return make_event("complaint.delivered", {"tracking_number": number, "administration_code": code,
-                                              "destination": "inbox"})
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # -- the rules, without a broker ---------------------------------------------------------------
@@ -113,6 +100,66 @@ def test_a_transfer_moves_the_complaint_and_a_passed_deadline_stays_on_record():
         "in_progress", "ONEE", 1, True)
 
 
+def fact(**fields):
+    values = dict(type="complaint", status="received", administration_code="CNSS", region="CS",
+                  submitted_at=at(0), last_event_at=at(0), closed_reason=None, answered_at=None,
+                  days_to_answer=None, rating_score=None, reopen_count=0, transferred_count=0, overdue=False)
+    return SimpleNamespace(**{**values, **fields})
+
+
+def test_a_complaint_counts_in_each_of_its_groups_once_its_type_is_known():
+    assert counters.of_complaint(fact(type=None)) == {}
+    contribution = counters.of_complaint(fact(status="answered", answered_at=at(5), days_to_answer=12.34,
+                                              rating_score=4, overdue=True, reopen_count=2))
+    groups = {(breakdown, key) for _scope, breakdown, key, _figure in contribution}
+    assert groups == {("all", ""), ("administration", "CNSS"), ("type", "complaint"), ("region", "CS"),
+                      ("month", "2026-11")}
+    assert {figure: value for (_scope, breakdown, _key, figure), value in contribution.items()
+            if breakdown == "all"} == {
+        "submitted": 1, "status:answered": 1, "answered": 1, "answer_days:12": 1, "answer_hundredths:12": 1234,
+        "rating:4": 1, "reopened": 1, "reopenings": 2, "overdue": 1}  # answered: no longer overdue_open
+
+
+def test_the_month_is_the_moroccan_one_and_the_newest_event_stands_in_for_a_late_submission():
+    assert counters.month_of(datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc)) == "2026-11"  # UTC+1
+    assert counters.complaint_groups(fact(submitted_at=None, last_event_at=at(0)))[-1] == ("month", "2026-11")
+
+
+def test_an_event_moves_the_counters_by_what_it_changed():
+    before = fact(status="received")
+    after = fact(status="closed", closed_reason="duplicate", administration_code="ONEE")
+    change = counters.difference(counters.of_complaint(before), counters.of_complaint(after))
+    assert change[("complaints", "all", "", "status:received")] == -1
+    assert change[("complaints", "all", "", "status:closed")] == 1
+    assert change[("complaints", "administration", "CNSS", "submitted")] == -1
+    assert change[("complaints", "administration", "ONEE", "submitted")] == 1
+    assert ("complaints", "all", "", "submitted") not in change  # unchanged figures are not written
+
+
+def histogram(*answers):
+    """The counters of answers given in these days."""
+    counts = {}
+    for value in answers:
+        day = int(value)
+        counts[f"answer_days:{day}"] = counts.get(f"answer_days:{day}", 0) + 1
+        counts[f"answer_hundredths:{day}"] = counts.get(f"answer_hundredths:{day}", 0) + round(value * 100)
+    return counts
+
+
+def test_the_median_days_come_from_the_histogram():
+    assert reports.figures(histogram(10, 20, 21, 45))["days_to_answer"] == {"average": 24.0, "median": 20.5}
+    assert reports.figures(histogram(3, 9.5, 7))["days_to_answer"]["median"] == 7.0  # odd count: the middle
+    # the middle answer shares its day with another: that day's mean, right to within the day (2.8)
+    assert reports.figures(histogram(2.2, 2.8, 30))["days_to_answer"]["median"] == 2.5
+    assert reports.figures({})["days_to_answer"] == {"average": None, "median": None}
+
+
+def test_a_satisfaction_rate_always_comes_with_its_ratings_and_the_answers():
+    counts = {"submitted": 10, "status:answered": 10, "answered": 10, "rating:5": 1}
+    assert reports.figures(counts)["ratings"] == {"count": 1, "average": 5.0, "rating_rate": 0.1, "satisfied": 1,
+                                                  "satisfaction_rate": 1.0}
+
+
 # -- the service -----------------------------------------------------------------------------
 
 def test_totals_after_duplicate_and_out_of_order_events(stats, rabbit_config):
@@ -160,106 +207,64 @@ def test_totals_after_duplicate_and_out_of_order_events(stats, rabbit_config):
     assert "full_name" not in b and "phone" not in b  # no personal data is kept
 
 
-def timed(name, payload, minute):
-    return name, {**payload, "occurred_at": at(minute).isoformat()}
+def without_moment(document):
+    return {key: value for key, value in document.items() if key != "generated_at"}
 
 
-def lifecycle(name, number, minute, status, code="CNSS", **fields):
-    return timed(name, make_event(name, lifecycle_event_data(number, administration_code=code, status=status,
-                                                             **fields)), minute)
-
-
-def filed(number, minute, code="CNSS", routed_to=None, triage=False):
-    """Submitted, routed and (unless to triage) delivered, a minute apart."""
-    routed_to = routed_to or code
-    events = [timed("complaint.submitted", submitted(number, code=code), minute),
-              timed("complaint.routed", routed(number, code=routed_to, triage=triage), minute + 1)]
-    if not triage:
-        events.append(timed("complaint.delivered", delivered(number, code=routed_to), minute + 2))
-    return events
-
-
-def test_totals_of_complaints_answered_rated_reopened_transferred_closed_and_overdue(stats, rabbit_config):
-    a, b, c, d, e, f = (f"{letter * 4}-{letter * 4}-{letter * 4}1" for letter in "ABCDEF")
-    snapshot = complaint_snapshot()
-    # A: answered, rated 2/5, reopened twice, answered again, rated 4/5, then confirmed
-    a_first_answer = lifecycle("complaint.answered", a, 10, "answered", answer="...", received_at=at(2).isoformat(),
-                               days_to_answer=10.0)
-    sequence = filed(a, 0) + [
-        lifecycle("complaint.acknowledged", a, 5, "in_progress"),
-        lifecycle("complaint.answered", a, 30, "answered", answer="...", received_at=at(22).isoformat(),
-                  days_to_answer=3.0),
-        a_first_answer,  # the first answer arrives after the second: days_to_answer stays the first's
-        lifecycle("complaint.rated", a, 11, "answered", actor="citizen", score=2),
-        lifecycle("complaint.reopened", a, 20, "routed", actor="citizen", reason="...", reopen_count=1,
-                  deadline_at=at(100).isoformat(), complaint=snapshot),
-        timed("complaint.routed", routed(a), 21), timed("complaint.delivered", delivered(a), 22),
-        lifecycle("complaint.reopened", a, 31, "routed", actor="citizen", reason="...", reopen_count=2,
-                  deadline_at=at(200).isoformat(), complaint=snapshot),
-        lifecycle("complaint.answered", a, 40, "answered", answer="...", received_at=at(32).isoformat(),
-                  days_to_answer=2.0),
-        lifecycle("complaint.rated", a, 41, "answered", actor="citizen", score=4),
-        lifecycle("complaint.closed", a, 42, "closed", actor="citizen", reason="confirmed_by_citizen"),
-    ]
-    # B: transferred to ONEE (the event comes twice), asked for information, answered, rated 5/5,
-    # closed with no reply from the citizen; its delivery to CNSS arrives late
-    b_transferred = lifecycle("complaint.transferred", b, 4, "routed", code="ONEE", from_administration_code="CNSS",
-                              reason="...", complaint=snapshot)
-    b_filed = filed(b, 0)
-    sequence += b_filed[:2] + [b_transferred, b_transferred] + [
-        timed("complaint.routed", routed(b, code="ONEE"), 5), timed("complaint.delivered", delivered(b, "ONEE"), 6),
-        lifecycle("complaint.information_requested", b, 7, "information_requested", code="ONEE", message="?"),
-        lifecycle("complaint.citizen_replied", b, 8, "in_progress", code="ONEE", actor="citizen",
-                  attachments_added=1),
-        lifecycle("complaint.answered", b, 9, "answered", code="ONEE", answer="...",
-                  received_at=at(6).isoformat(), days_to_answer=20.0),
-        lifecycle("complaint.rated", b, 10, "answered", code="ONEE", actor="citizen", score=5),
-        lifecycle("complaint.closed", b, 50, "closed", code="ONEE", actor="system", reason="no_reply_from_citizen"),
-        b_filed[2],  # delivered to CNSS at minute 2, arriving last: changes nothing
-    ]
-    # C: its deadline approaches, then passes, before anyone acknowledges it
-    sequence += filed(c, 0) + [
-        lifecycle("complaint.deadline_approaching", c, 10, "received", actor="system",
-                  deadline_at=at(20).isoformat(), days_left=15),
-        lifecycle("complaint.deadline_passed", c, 20, "received", actor="system", deadline_at=at(20).isoformat()),
-        lifecycle("complaint.acknowledged", c, 21, "in_progress"),
-    ]
-    # D: closed as a duplicate without an answer; E: waiting in triage; F: answered, not rated
-    sequence += filed(d, 0) + [lifecycle("complaint.closed", d, 5, "closed", reason="duplicate", duplicate_of=a)]
-    sequence += filed(e, 0, code="UNKNOWN", routed_to="TRIAGE", triage=True)
-    sequence += filed(f, 0) + [lifecycle("complaint.answered", f, 9, "answered", answer="...",
-                                         received_at=at(2).isoformat(), days_to_answer=45.0)]
-
-    dispatch = event_dispatcher(rabbit_config)
-    for name, payload in sequence:
-        source = "routing" if name in ("complaint.routed", "complaint.delivered") else "intake"
-        with entrypoint_waiter(stats, "on_" + name.split(".")[1]):
-            dispatch(source, name, payload)
-
-    with entrypoint_hook(stats, "totals") as totals:
+def test_every_figure_of_a_known_sequence_and_the_same_after_a_replay_and_a_rebuild(start_service, rabbit_config):
+    from services.stats.service import StatsService
+    first = start_service(StatsService)
+    sequence = known_sequence()
+    feed(first, rabbit_config, sequence)
+    with entrypoint_hook(first, "totals") as totals:
         result = totals()
-    assert result["submitted"] == 6
-    assert result["by_status"] == {"closed": 3, "in_progress": 1, "triage": 1, "answered": 1}
+
+    assert result["overall"] == known.OVERALL
+    assert result["breakdowns"]["administration"] == known.BY_ADMINISTRATION
+    assert result["breakdowns"]["month"] == known.BY_MONTH
+    assert result["breakdowns"]["type"] == known.BY_TYPE
+    assert result["breakdowns"]["region"] == known.BY_REGION
+    assert result["participating_administrations"] == 2  # CNSS and ONEE; triage is not one
+    assert result["prosecution"] == known.PROSECUTION
+    # the first version's keys are still there, with what they meant
+    assert {key: result[key] for key in known.OVERALL} == known.OVERALL
+    assert result["by_type"] == {"complaint": 5, "observation": 1, "suggestion": 1}
+    assert result["by_region"] == {"CS": 5, "RSK": 2}
     assert result["by_administration"] == {
         "CNSS": {"submitted": 4, "by_status": {"closed": 2, "in_progress": 1, "answered": 1}},
-        "ONEE": {"submitted": 1, "by_status": {"closed": 1}},
+        "ONEE": {"submitted": 2, "by_status": {"closed": 1, "answered": 1}},
         "TRIAGE": {"submitted": 1, "by_status": {"triage": 1}},
     }
-    assert result["closed_by_reason"] == {"confirmed_by_citizen": 1, "no_reply_from_citizen": 1, "duplicate": 1}
-    assert result["reopened"] == {"complaints": 1, "reopenings": 2}
-    assert result["transferred"] == {"complaints": 1, "transfers": 1}
-    assert result["overdue"] == {"complaints": 1, "open": 1}
-    # A's latest rating (4) and B's (5); A, B and F were answered
-    assert result["ratings"] == {"count": 2, "average": 4.5, "rating_rate": 0.667}
-    # A's first answer (10), B's (20), F's (45)
-    assert result["days_to_answer"] == {"average": 25.0, "median": 20.0}
-    assert result["processed"] == {"complaints": 4, "percentage": 66.7}  # A, B, D closed and F answered
-    assert result["by_type"] == {"complaint": 6} and result["by_region"] == {"CS": 6}
+    facts = {row["tracking_number"]: row for row in rows(first.db_url, "select * from complaint_facts")}
+    assert (facts[known.A]["reopen_count"], facts[known.A]["rating_score"], facts[known.A]["days_to_answer"]) == (
+        2, 4, 10.0)
+    assert (facts[known.B]["administration_code"], facts[known.B]["transferred_count"]) == ("ONEE", 1)
+    assert facts[known.C]["overdue"] is True and facts[known.D]["answered_at"] is None
+    assert facts[known.B]["status"] == "closed"
+    steps = rows(first.db_url, "select * from prosecution_steps")
+    assert len(steps) == 8 and set(steps[0]) == {"event_id", "step", "month", "category", "office_code"}
 
-    facts = {row["tracking_number"]: row for row in rows(stats.db_url, "select * from complaint_facts")}
-    assert (facts[a]["reopen_count"], facts[a]["rating_score"], facts[a]["days_to_answer"]) == (2, 4, 10.0)
-    assert (facts[b]["administration_code"], facts[b]["transferred_count"]) == ("ONEE", 1)
-    assert facts[c]["overdue"] is True and facts[d]["answered_at"] is None
+    # the same events, last first, into an empty database
+    first.stop()
+    replayed = start_service(StatsService)
+    feed(replayed, rabbit_config, list(reversed(sequence)))
+    with entrypoint_hook(replayed, "totals") as totals:
+        assert without_moment(totals()) == without_moment(result)
+
+    # counters lost or wrong: rebuilt from the facts by the operator's command
+    engine = sa.create_engine(replayed.db_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("delete from counters where breakdown <> 'month'"))
+        connection.execute(sa.text("update counters set value = value + 7"))
+    engine.dispose()
+    with entrypoint_hook(replayed, "totals") as totals:
+        assert without_moment(totals()) != without_moment(result)
+    command = subprocess.run([sys.executable, "-m", "services.stats.rebuild"], cwd=ROOT, capture_output=True,
+                             text=True, env={**os.environ, "STATS_DATABASE_URL": replayed.db_url}, timeout=120)
+    assert command.returncode == 0, command.stderr
+    assert "counters rebuilt from the facts" in command.stdout
+    with entrypoint_hook(replayed, "totals") as totals:
+        assert without_moment(totals()) == without_moment(result)
 
 
 def test_totals_with_nothing_answered_yet(stats, rabbit_config):
@@ -267,7 +272,9 @@ def test_totals_with_nothing_answered_yet(stats, rabbit_config):
         event_dispatcher(rabbit_config)("intake", "complaint.submitted", submitted("AAAA-AAAA-AAAA1"))
     with entrypoint_hook(stats, "totals") as totals:
         result = totals()
-    assert result["ratings"] == {"count": 0, "average": None, "rating_rate": None}
+    assert result["ratings"] == {"count": 0, "average": None, "rating_rate": None, "satisfied": 0,
+                                 "satisfaction_rate": None}
     assert result["days_to_answer"] == {"average": None, "median": None}
     assert result["processed"] == {"complaints": 0, "percentage": 0.0}
     assert result["reopened"] == {"complaints": 0, "reopenings": 0} and result["closed_by_reason"] == {}
+    assert result["prosecution"] == {"filed": 0, "steps": {}, "by_month": {}, "by_category": {}, "by_office": {}}

@@ -1,88 +1,140 @@
-"""The statistics stats publishes, computed from complaint_facts.
+"""The statistics stats publishes, read from the counters (services.stats.counters): a few
+thousand rows whatever the number of complaints.
 
-Kept apart from the entrypoint so the way totals are computed (GROUP BY today, running
-counters later) can change without touching it.
+The answer keeps the keys the first version had (`submitted`, `by_status`, `by_type`,
+`by_region`, `by_administration`, ...) and adds the figures of all complaints under `overall`,
+the same figures of every group under `breakdowns` (by administration, type, region and the
+month of submission), the number of participating administrations and the prosecution's counts.
 """
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
-from services.stats.models import ComplaintFact as Fact
+from services.common.events import TRIAGE, UNKNOWN_ADMINISTRATION
+from services.stats.counters import (COMPLAINT_BREAKDOWNS, COMPLAINTS, PROCESSED_STATUSES, PROSECUTION,
+                                     PROSECUTION_BREAKDOWNS)
+from services.stats.models import Counter
 
-# A complaint counts once its type is known, i.e. once complaint.submitted or another event
-# that carries it arrived; a complaint.delivered that overtook them all waits for them.
-COUNTED = Fact.type.is_not(None)
-PROCESSED_STATUSES = ("answered", "closed")
+SATISFIED_SCORES = (4, 5)  # a rating of 4 or 5 out of 5 counts as satisfied
+NOT_ADMINISTRATIONS = (TRIAGE, UNKNOWN_ADMINISTRATION)
 
 
 def totals(session: Session) -> dict:
-    by_status, by_administration = Counter(), defaultdict(lambda: {"submitted": 0, "by_status": {}})
-    for code, status, count in session.execute(
-            sa.select(Fact.administration_code, Fact.status, sa.func.count())
-            .where(COUNTED).group_by(Fact.administration_code, Fact.status)):
-        by_status[status] += count
-        by_administration[code]["submitted"] += count
-        by_administration[code]["by_status"][status] = count
-    submitted = sum(by_status.values())
-    figures = session.execute(sa.select(
-        _count(Fact.reopen_count > 0).label("reopened"),
-        sa.func.coalesce(sa.func.sum(Fact.reopen_count), 0).label("reopenings"),
-        _count(Fact.transferred_count > 0).label("transferred"),
-        sa.func.coalesce(sa.func.sum(Fact.transferred_count), 0).label("transfers"),
-        _count(Fact.overdue).label("overdue"),
-        _count(Fact.overdue & Fact.status.not_in(PROCESSED_STATUSES)).label("overdue_open"),
-        sa.func.count(Fact.answered_at).label("answered"),
-        sa.func.count(Fact.rating_score).label("rated"),
-        sa.func.avg(Fact.rating_score).label("average_rating"),
-        sa.func.avg(Fact.days_to_answer).label("average_days"),
-    ).where(COUNTED)).one()
-    processed = sum(by_status[status] for status in PROCESSED_STATUSES)
+    groups = _groups(session)
+    breakdowns = {breakdown: {key: figures(counts) for (scope, kind, key), counts in sorted(groups.items())
+                              if scope == COMPLAINTS and kind == breakdown}
+                  for breakdown in COMPLAINT_BREAKDOWNS}
+    overall = figures(groups.get((COMPLAINTS, "all", ""), {}))
     return {
-        "submitted": submitted,
-        "by_status": dict(by_status),
-        "by_type": _count_by(session, Fact.type),
-        "by_region": _count_by(session, Fact.region),
-        "by_administration": dict(by_administration),
-        "closed_by_reason": dict(session.execute(
-            sa.select(Fact.closed_reason, sa.func.count())
-            .where(COUNTED, Fact.status == "closed").group_by(Fact.closed_reason)).all()),
-        # complaints reopened (transferred) at least once, and how many times in all
-        "reopened": {"complaints": figures.reopened, "reopenings": figures.reopenings},
-        "transferred": {"complaints": figures.transferred, "transfers": figures.transfers},
-        # complaints whose deadline passed before they were answered or closed, and of those the
-        # ones still waiting
-        "overdue": {"complaints": figures.overdue, "open": figures.overdue_open},
-        "ratings": {"count": figures.rated, "average": _rounded(figures.average_rating, 2),
-                    "rating_rate": _rounded(_ratio(figures.rated, figures.answered), 3)},
-        # working days (pauses excluded) from receipt to the first answer
-        "days_to_answer": {"average": _rounded(figures.average_days, 1),
-                           "median": _rounded(_median(session, Fact.days_to_answer), 1)},
-        # answered or closed, of all submitted
-        "processed": {"complaints": processed,
-                      "percentage": _rounded(_ratio(100 * processed, submitted), 1)},
+        **overall,  # the first version's keys, kept at the top
+        "overall": overall,
+        "by_type": {key: group["submitted"] for key, group in breakdowns["type"].items()},
+        "by_region": {key: group["submitted"] for key, group in breakdowns["region"].items()},
+        "by_administration": {key: {"submitted": group["submitted"], "by_status": group["by_status"]}
+                              for key, group in breakdowns["administration"].items()},
+        # administrations that have received at least one complaint (triage is not one)
+        "participating_administrations": sum(1 for key in breakdowns["administration"]
+                                             if key not in NOT_ADMINISTRATIONS),
+        "breakdowns": breakdowns,
+        "prosecution": _prosecution(groups),
         "generated_at": utcnow().isoformat(),
     }
 
 
-def _count(condition):
-    """How many facts meet `condition`, as one column of a larger SELECT (on every database)."""
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+def _groups(session: Session) -> dict:
+    """{(scope, breakdown, key): {figure: value}}; a group whose counters are all 0 (the
+    administration a complaint was transferred away from) is left out.  Read through the
+    connection, not the ORM: tens of thousands of plain rows."""
+    groups = defaultdict(dict)
+    for scope, breakdown, key, figure, value in session.connection().execute(
+            sa.select(Counter.scope, Counter.breakdown, Counter.key, Counter.figure, Counter.value)
+            .where(Counter.value != 0)):
+        groups[(scope, breakdown, key)][figure] = value
+    return groups
 
 
-def _count_by(session: Session, column) -> dict:
-    return dict(session.execute(sa.select(column, sa.func.count()).where(COUNTED).group_by(column)).all())
+def _parts(counts: dict) -> tuple[dict, defaultdict]:
+    """A group's plain figures, and its named ones by family: {"status": {"closed": 3}, ...}."""
+    plain, families = {}, defaultdict(dict)
+    for figure, value in counts.items():
+        family, colon, name = figure.partition(":")
+        if colon:
+            families[family][name] = value
+        else:
+            plain[figure] = value
+    return plain, families
 
 
-def _median(session: Session, column):
-    """The median of a column, by sorting in the database rather than loading every value."""
-    values = sa.select(column).where(COUNTED, column.is_not(None))
-    count = session.scalar(sa.select(sa.func.count()).select_from(values.subquery()))
-    if not count:
+def figures(counts: dict) -> dict:
+    """The published figures of one group, from its counters."""
+    plain, families = _parts(counts)
+    submitted = plain.get("submitted", 0)
+    by_status = families["status"]
+    processed = sum(by_status.get(status, 0) for status in PROCESSED_STATUSES)
+    answered = plain.get("answered", 0)
+    scores = {int(score): count for score, count in families["rating"].items()}
+    rated = sum(scores.values())
+    satisfied = sum(scores.get(score, 0) for score in SATISFIED_SCORES)
+    days = {int(day): (count, families["answer_hundredths"].get(day, 0))
+            for day, count in families["answer_days"].items()}
+    answers = sum(count for count, _hundredths in days.values())
+    return {
+        "submitted": submitted,
+        # not answered nor closed yet (by_status says where they are)
+        "in_progress": submitted - processed,
+        "by_status": by_status,
+        # answered or closed, of all submitted
+        "processed": {"complaints": processed, "percentage": _rounded(_ratio(100 * processed, submitted), 1)},
+        # answered at least once (the rating rate's denominator)
+        "answered": answered,
+        "closed_by_reason": families["closed"],
+        # complaints reopened (transferred) at least once, and how many times in all
+        "reopened": {"complaints": plain.get("reopened", 0), "reopenings": plain.get("reopenings", 0)},
+        "transferred": {"complaints": plain.get("transferred", 0), "transfers": plain.get("transfers", 0)},
+        # complaints whose deadline passed before they were answered or closed, and of those the
+        # ones still waiting
+        "overdue": {"complaints": plain.get("overdue", 0), "open": plain.get("overdue_open", 0)},
+        # days the deadline clock ran (pauses excluded) from receipt to the first answer
+        "days_to_answer": {
+            "average": _rounded(_ratio(sum(hundredths for _count, hundredths in days.values()), 100 * answers), 1),
+            "median": _rounded(_median(days), 1)},
+        # the latest rating of each rated complaint; satisfied: 4 or 5 out of 5
+        "ratings": {"count": rated,
+                    "average": _rounded(_ratio(sum(score * count for score, count in scores.items()), rated), 2),
+                    "rating_rate": _rounded(_ratio(rated, answered), 3),
+                    "satisfied": satisfied,
+                    "satisfaction_rate": _rounded(_ratio(satisfied, rated), 3)},
+    }
+
+
+def _median(days: dict):
+    """The median of the days to answer from the histogram {day: (answers, hundredths)}: the
+    mean of the day the middle answer falls in (of the two middle ones' days, averaged).  Exact
+    when the answers of that day took the same time, else within that day."""
+    answers = sum(count for count, _hundredths in days.values())
+    if not answers:
         return None
-    middle = session.scalars(values.order_by(column).offset((count - 1) // 2).limit(2 - count % 2)).all()
-    return sum(middle) / len(middle)
+    middles, seen, found = {(answers - 1) // 2, answers // 2}, 0, []
+    for day in sorted(days):
+        count, hundredths = days[day]
+        found += [hundredths / count / 100 for middle in middles if seen <= middle < seen + count]
+        seen += count
+    return sum(found) / len(found)
+
+
+def _prosecution(groups: dict) -> dict:
+    """Complaints filed and steps taken: in all, and by month, category and office only."""
+    def counts_of(counts: dict) -> dict:
+        plain, families = _parts(counts)
+        return {"filed": plain.get("filed", 0), "steps": families["step"]}
+
+    answer = counts_of(groups.get((PROSECUTION, "all", ""), {}))
+    for breakdown in PROSECUTION_BREAKDOWNS:
+        answer[f"by_{breakdown}"] = {key: counts_of(counts) for (scope, kind, key), counts in sorted(groups.items())
+                                     if scope == PROSECUTION and kind == breakdown}
+    return answer
 
 
 def _ratio(part, whole):
