@@ -1,5 +1,5 @@
 # One image for every Chikaya process; each Kubernetes Deployment (deploy/k8s) picks its command:
-#   gateway          gunicorn --bind 0.0.0.0:8080 gateway.wsgi:app            (the default)
+#   gateway          gunicorn --config python:gateway.gunicorn_config ... gateway.wsgi:app (the default)
 #   a nameko service nameko run --config services/nameko.yaml services.<name>.service
 #   a ministry       python -m services.routing.consumer --administration CODE
 # It runs as an unprivileged user on a read-only root filesystem: only CHIKAYA_VAR_DIR and
@@ -48,4 +48,4 @@ RUN python -c "from gateway.i18n import compile_catalogs; compile_catalogs()" \
 USER 10001:10001
 EXPOSE 8080
 CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--workers", "2", "--threads", "4", \
-     "--graceful-timeout", "30", "--access-logfile", "-", "gateway.wsgi:app"]
+     "--graceful-timeout", "30", "--config", "python:gateway.gunicorn_config", "gateway.wsgi:app"]

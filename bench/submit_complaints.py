@@ -1,9 +1,10 @@
 """Submit complaints through the HTTP API with concurrency, against the whole platform as
 `make run` starts it, and against a bare Flask endpoint served the same way in the same run.
 
-Prints throughput and p50/p95/p99 latency for both, how long the platform took to hand
-every complaint to the ministry's consumer, and the broker connections before and after
-(the gateway must reuse its RPC connections, not open one per request).
+Prints throughput and p50/p95/p99 latency for both; for the whole pipeline (from the HTTP
+call to the complaint in the ministry consumer's inbox and the citizen's SMS recorded) the
+p50/p95/p99 latency and the throughput; and the broker connections before and after (the
+gateway must reuse its RPC connections, not open one per request).
 
     make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16 [--postgres]
 """
@@ -20,6 +21,8 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -64,19 +67,45 @@ def load(url: str, total: int, concurrency: int) -> dict:
 
     def one(number):
         session = sessions.setdefault(number % concurrency, requests.Session())
-        started = time.perf_counter()
-        response = session.post(url, json=complaint(number), timeout=30)
-        return time.perf_counter() - started, response.status_code
+        sent_at, started = time.time(), time.perf_counter()
+        try:
+            response = session.post(url, json=complaint(number), timeout=30)
+        except requests.ConnectionError:  # e.g. a keep-alive connection gunicorn closed meanwhile
+            return time.perf_counter() - started, "connection error", sent_at, None
+        tracking = response.json().get("tracking_number") if response.status_code == 201 else None
+        return time.perf_counter() - started, response.status_code, sent_at, tracking
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         results = list(pool.map(one, range(total)))
     elapsed = time.perf_counter() - started
-    latencies = sorted(latency for latency, status in results if status in (200, 201))
-    errors = sum(1 for _latency, status in results if status not in (200, 201))
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
+    latencies = sorted(latency for latency, status, _at, _tracking in results if status in (200, 201))
+    errors = sum(1 for _latency, status, _at, _tracking in results if status not in (200, 201))
     return {"requests": total, "errors": errors, "seconds": elapsed, "throughput": total / elapsed,
-            "p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+            **percentiles(latencies),
+            "sent_at": {tracking: at for _latency, _status, at, tracking in results if tracking}}
+
+
+def percentiles(seconds: list[float]) -> dict:
+    """p50, p95 and p99 in milliseconds."""
+    cuts = statistics.quantiles(sorted(seconds), n=100) if len(seconds) > 1 else [float("nan")] * 99
+    return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
+
+
+def pipeline(sent_at: dict, inbox: Path, sms_log: Path) -> dict:
+    """For each complaint filed: from its HTTP call to the later of its file in the ministry's
+    inbox and its SMS recorded by notify."""
+    sms = {}
+    for line in sms_log.read_text("utf-8").splitlines() if sms_log.exists() else []:
+        record = json.loads(line)
+        sms[record["tracking_number"]] = datetime.fromisoformat(record["sent_at"]).timestamp()
+    done = {}
+    for tracking, at in sent_at.items():
+        path = inbox / f"{tracking}.json"
+        if path.exists() and tracking in sms:
+            done[tracking] = max(path.stat().st_mtime, sms[tracking]) - at
+    span = max(at + done[tracking] for tracking, at in sent_at.items() if tracking in done) - min(sent_at.values())
+    return {"complete": len(done), "throughput": len(done) / span, **percentiles(list(done.values()))}
 
 
 def broker_connections(vhost: str) -> int:
@@ -119,6 +148,43 @@ def drop_databases(server_url: str, names: list[str]) -> None:
     connection.close()
 
 
+def new_vhost() -> str:
+    """A RabbitMQ vhost of its own for one run, deleted by `delete_vhost`."""
+    vhost = f"chikaya-bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
+    return vhost
+
+
+def delete_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+
+
+@contextmanager
+def running_platform(postgres: str | None = None, **settings):
+    """The whole platform as `make run` starts it, on a vhost, a var/ directory and (with
+    `postgres`) databases of its own, all removed afterwards; `settings` go to its environment.
+    Yields {"url", "port", "var", "vhost", "env"} once the gateway answers."""
+    vhost = new_vhost()
+    var = Path(tempfile.mkdtemp(prefix="chikaya-bench-"))
+    port = free_port()
+    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "PORT": str(port),
+           "CHIKAYA_VAR_DIR": str(var), "GATEWAY_WORKERS": os.environ.get("GATEWAY_WORKERS", "2"),
+           "GATEWAY_THREADS": os.environ.get("GATEWAY_THREADS", "4"), **settings}
+    databases = create_databases(postgres, vhost, env) if postgres else []
+    platform = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "var": var, "vhost": vhost, "env": env}
+    finally:
+        platform.send_signal(signal.SIGINT)
+        platform.wait(timeout=60)
+        delete_vhost(vhost)
+        drop_databases(postgres, databases)
+        shutil.rmtree(var, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--requests", type=int, default=400)
@@ -127,42 +193,33 @@ def main():
                         help="give each service a fresh PostgreSQL database on this server instead of SQLite")
     args = parser.parse_args()
 
-    vhost = f"chikaya-bench-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True)
-    var = Path(tempfile.mkdtemp(prefix="chikaya-bench-"))
-    port, bare_port = free_port(), free_port()
-    env = {**os.environ, "AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/{vhost}", "PORT": str(port),
-           "CHIKAYA_VAR_DIR": str(var), "GATEWAY_WORKERS": os.environ.get("GATEWAY_WORKERS", "2"),
-           "GATEWAY_THREADS": os.environ.get("GATEWAY_THREADS", "4")}
-    databases = create_databases(args.postgres, vhost, env) if args.postgres else []
-    platform = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    bare = gunicorn("bench.bare_app:app", bare_port, env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
-        wait_http(f"http://127.0.0.1:{bare_port}/api/v1/complaints")
-        # warm up at full concurrency: each gateway thread borrows its RPC proxy, caches fill
-        load(f"http://127.0.0.1:{port}/api/v1/complaints", WARM_UP, args.concurrency)
-        connections_before = broker_connections(vhost)
-        api = load(f"http://127.0.0.1:{port}/api/v1/complaints", args.requests, args.concurrency)
-        connections_after = broker_connections(vhost)
-        started = time.monotonic()
-        inbox = var / "inbox" / "CNSS"
-        expected = args.requests + WARM_UP
-        while len(list(inbox.glob("*.json"))) < expected and time.monotonic() - started < 300:
-            time.sleep(0.2)
-        drained = time.monotonic() - started
-        delivered = len(list(inbox.glob("*.json")))
-        baseline = load(f"http://127.0.0.1:{bare_port}/api/v1/complaints", args.requests, args.concurrency)
-    finally:
-        platform.send_signal(signal.SIGINT)
-        bare.terminate()
-        platform.wait(timeout=60)
-        bare.wait(timeout=30)
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
-        drop_databases(args.postgres, databases)
-        shutil.rmtree(var, ignore_errors=True)
+    bare_port = free_port()
+    with running_platform(args.postgres) as platform:
+        url, var, vhost, env = f"{platform['url']}/api/v1/complaints", platform["var"], platform["vhost"], platform["env"]
+        bare = gunicorn("bench.bare_app:app", bare_port, env)
+        try:
+            wait_http(f"http://127.0.0.1:{bare_port}/api/v1/complaints")
+            # warm up at full concurrency: each gateway thread borrows its RPC proxy, caches fill
+            warm_up = load(url, WARM_UP, args.concurrency)
+            connections_before = broker_connections(vhost)
+            api = load(url, args.requests, args.concurrency)
+            connections_after = broker_connections(vhost)
+            started = time.monotonic()
+            inbox = var / "inbox" / "CNSS"
+            expected = len(warm_up["sent_at"]) + len(api["sent_at"])  # those that were filed
+            while len(list(inbox.glob("*.json"))) < expected and time.monotonic() - started < 300:
+                time.sleep(0.2)
+            drained = time.monotonic() - started
+            delivered = len(list(inbox.glob("*.json")))
+            sms_log = var / "outbox" / "sms.jsonl"
+            while time.monotonic() - started < 300 and (not sms_log.exists() or
+                                                         len(sms_log.read_text("utf-8").splitlines()) < expected):
+                time.sleep(0.2)
+            whole = pipeline(api.pop("sent_at"), inbox, sms_log)
+            baseline = load(f"http://127.0.0.1:{bare_port}/api/v1/complaints", args.requests, args.concurrency)
+        finally:
+            bare.terminate()
+            bare.wait(timeout=30)
 
     print(f"\nPOST /api/v1/complaints, {args.requests} requests, {args.concurrency} concurrent clients, "
           f"gunicorn {env['GATEWAY_WORKERS']} workers x {env['GATEWAY_THREADS']} threads, "
@@ -171,11 +228,14 @@ def main():
     for name, figures in (("chikaya gateway", api), ("bare Flask", baseline)):
         print(f"{name:<24}{figures['throughput']:>9.1f}{figures['p50']:>9.1f}{figures['p95']:>9.1f}"
               f"{figures['p99']:>9.1f}{figures['errors']:>8}")
+    print(f"{'whole pipeline':<24}{whole['throughput']:>9.1f}{whole['p50']:>9.1f}{whole['p95']:>9.1f}"
+          f"{whole['p99']:>9.1f}   (HTTP call to ministry inbox + SMS recorded, {whole['complete']} complete)")
     print(f"\nall {delivered}/{expected} complaints in the ministry inbox {drained:.1f} s after the last answer")
     threads = int(env["GATEWAY_WORKERS"]) * int(env["GATEWAY_THREADS"])
     print(f"broker connections on the vhost: {connections_before} before the run, {connections_after} after "
           f"{args.requests} requests (the gateway opens at most one RPC proxy per thread: {threads})")
-    print(json.dumps({"gateway": api, "bare_flask": baseline, "drain_seconds": drained,
+    baseline.pop("sent_at")
+    print(json.dumps({"gateway": api, "bare_flask": baseline, "pipeline": whole, "drain_seconds": drained,
                       "delivered": delivered, "connections_before": connections_before,
                       "connections_after": connections_after}))
 

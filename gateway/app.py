@@ -12,8 +12,9 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import agent_api, api, backoffice, downloads, statistics, web, webhooks
+from gateway import agent_api, api, backoffice, downloads, open311, openapi, web, webhooks
 from gateway import prosecution_api, prosecution_office, prosecution_web
+from gateway import portal, statistics
 from gateway.accounts import Accounts, LoginThrottle
 from gateway.captcha import CaptchaDesk
 from gateway.casework import Casework
@@ -21,6 +22,7 @@ from gateway.complaints import ComplaintDesk
 from gateway.demo import demo_wanted, embedded_default, ensure_demo_accounts
 from gateway.errors import register_error_handlers
 from gateway.i18n import init_i18n
+from gateway.observability import init_observability
 from gateway.prosecution import ProsecutionDesk
 from gateway.ratelimit import init_rate_limits
 from gateway.readiness import BrokerCheck
@@ -90,9 +92,11 @@ def settings_from_environment() -> dict:
         # Twilio's delivery-status callbacks (gateway.webhooks): the token they are signed with
         # and the public URL they are sent to, as notify gave it to Twilio
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_STATUS_CALLBACK_URL": config.twilio_status_callback_url(),
         # how long the statistics page and its files reuse stats' figures (gateway.statistics)
         "STATISTICS_CACHE_SECONDS": float(os.environ.get("STATISTICS_CACHE_SECONDS", 60)),
-        "TWILIO_STATUS_CALLBACK_URL": config.twilio_status_callback_url(),
+        # keys that Open311 filing needs (comma-separated); none set: anyone may file (gateway.open311)
+        "OPEN311_API_KEYS": os.environ.get("OPEN311_API_KEYS", ""),
     }
 
 
@@ -110,12 +114,14 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"],
                                 x_proto=app.config["TRUSTED_PROXIES"])
 
+    init_observability(app)  # first: it measures and logs what the other hooks refuse too
     init_i18n(app)
     csrf.init_app(app)
     csrf.exempt(api.blueprint)
     csrf.exempt(agent_api.blueprint)  # a bearer token, not a cookie: nothing to forge
     csrf.exempt(prosecution_api.blueprint)  # the captcha, not a cookie, is what it checks
     csrf.exempt(webhooks.blueprint)  # signed by the provider, not sent by a browser
+    csrf.exempt(open311.blueprint)  # no cookie: what a civic app sends on its own behalf
     register_error_handlers(app)
     init_rate_limits(app)
 
@@ -139,14 +145,17 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)
+    app.register_blueprint(portal.blueprint)
     app.register_blueprint(backoffice.blueprint)
-    app.register_blueprint(statistics.blueprint)
     app.register_blueprint(prosecution_web.blueprint)
     app.register_blueprint(prosecution_api.blueprint)
     app.register_blueprint(prosecution_office.blueprint)
     app.register_blueprint(agent_api.blueprint)
     app.register_blueprint(downloads.blueprint)
     app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(statistics.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    open311.init_app(app)
     app.after_request(_security_headers)
     return app
 

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from gateway.rpc import CachedCall, RpcPool
 from gateway.uploads import discard, read_uploads, store_uploads
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
+from services.common.logs import bind_tracking_number
 from services.intake.domain import UNKNOWN_ADMINISTRATION
 from services.intake.schemas import load_submission
 
@@ -22,6 +23,8 @@ def unflatten(fields) -> dict:
     """Form fields named `complainant.full_name` etc. as the nested payload intake expects."""
     nested = {}
     for name, value in fields.items():
+        if not name:
+            continue  # a multipart part whose name werkzeug could not read: no field of ours
         *parents, leaf = name.split(".")
         target = nested
         for parent in parents:
@@ -65,6 +68,7 @@ class ComplaintDesk:
         except REFUSED:
             discard(self.blobs, submission["attachments"])
             raise
+        bind_tracking_number(receipt["tracking_number"])  # the rest of this request's log lines
         if receipt.get("replayed"):
             # the same form sent twice: the first filing keeps its files, these are spares
             discard(self.blobs, submission["attachments"])

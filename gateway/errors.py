@@ -9,7 +9,7 @@ the API and the forms alike.
 import logging
 from functools import lru_cache
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template, request
 from flask_babel import format_decimal, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from marshmallow import fields as ma_fields, validate
@@ -46,6 +46,23 @@ class LinkInvalid(Exception):
     """A download link we did not make, or to a file its holder may not have."""
 
 
+# Open311 GeoReport (gateway.open311)
+class UnknownServiceCode(Exception):
+    """An Open311 service_code that names no request type of any administration."""
+
+
+class NoSuchServiceRequest(Exception):
+    """An Open311 service_request_id (a tracking number) that opens no request."""
+
+
+class NoSuchToken(Exception):
+    """An Open311 token (a client_reference given at filing) that no request was filed with."""
+
+
+class InvalidApiKey(Exception):
+    """Open311 filing without one of the keys in OPEN311_API_KEYS, when some are set."""
+
+
 UNAVAILABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
 
 _UNAVAILABLE = (503, "service_unavailable",
@@ -63,12 +80,17 @@ ERRORS = {
                         _l("This action is not possible at this stage of the request.")),
     http.Unauthorized: (401, "unauthorized",
                         _l("Send a valid API token in the header Authorization: Bearer <token>.")),
+    InvalidApiKey: (403, "invalid_api_key", _l("Missing or invalid api_key: filing a request through Open311 "
+                                               "needs a key from the platform's operators.")),
     http.Forbidden: (403, "forbidden", _l("Your account may not open this page.")),
     NoSuchComplaint: (404, "not_found", _l("None of the complaints open to you has this tracking number.")),
     NoSuchProsecutionComplaint: (404, "not_found", _l("No complaint matches this tracking code and this phone "
                                                       "number. Check both and try again.")),
     NotFound: (404, "not_found",
                _l("No request matches this tracking number and this contact. Check both and try again.")),
+    UnknownServiceCode: (404, "no_such_service", _l("No service has this service_code: see the list of services.")),
+    NoSuchServiceRequest: (404, "not_found", _l("No request has this service_request_id.")),
+    NoSuchToken: (404, "not_found", _l("No request was filed with this token.")),
     http.NotFound: (404, "no_such_page", _l("This page does not exist.")),
     LinkInvalid: (404, "no_such_file", _l("This download link is not valid. Open your request's page "
                                           "again and use the link shown there.")),
@@ -120,6 +142,10 @@ FIELD_MESSAGES = {
     "captcha_expired": _l("This code has expired: codes last a few minutes. Type the new code."),
     "captcha_used": _l("This code was already used. Type the new code."),
     "captcha_too_many": _l("Too many codes were asked for from your connection. Please wait a few minutes."),
+    "invalid_datetime": _l("Enter a date and time in W3C format, for example 2026-03-01T00:00:00Z."),
+    "dates_reversed": _l("The start date must come before the end date."),
+    "span_too_long": _l("The dates may span at most 90 days."),
+    "too_many_values": _l("Give at most 1000 values."),
 }
 
 # Why a step of a complaint's life was refused (TransitionRefused.code); the table's general
@@ -225,6 +251,10 @@ def handle_error(exc: BaseException):
     body, status = error_body(exc)
     if status >= 500:
         log.error("answering %s: %r", status, exc, exc_info=exc)
+    # a protocol with an error format of its own (Open311) says the same in its format
+    for prefix, render in current_app.extensions.get("error_formats", {}).items():
+        if request.path.startswith(prefix):
+            return render(body, status)
     if is_api_request():
         return jsonify(body), status
     return render_template("error.html", error=body, status=status), status

@@ -24,7 +24,8 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 def is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    """A program's request (the JSON API, Open311): no language cookie, errors as data."""
+    return request.path.startswith(("/api/", "/open311/"))
 
 
 def requested_language() -> str | None:

@@ -13,6 +13,7 @@ from gateway.errors import NoSuchProsecutionComplaint
 from gateway.rpc import CachedCall, RpcPool
 from gateway.uploads import discard, read_uploads, store_uploads
 from services.common.errors import NotFound, ValidationFailed
+from services.common.logs import bind_tracking_number
 from services.prosecution.schemas import ComplaintFiling, load
 
 TRUE = ("1", "true", "yes", "on")
@@ -132,6 +133,7 @@ class ProsecutionDesk:
             discard(self.blobs, filing["attachments"])
             give_back()
             raise
+        bind_tracking_number(receipt["tracking_code"])  # the rest of this request's log lines
         if receipt.get("replayed"):
             # the same form sent twice: the first filing keeps its files, these are spares
             discard(self.blobs, filing["attachments"])
@@ -149,6 +151,7 @@ class ProsecutionDesk:
         return self._complainants("track", tracking_code, phone)
 
     def add_documents(self, tracking_code: str, phone: str, files) -> dict:
+        self.track(tracking_code, phone)  # first: refused files must not tell that the code exists
         uploads, problems = read_uploads(files, self.max_attachment_bytes, self.max_attachments)
         if problems:
             raise ValidationFailed({"attachments": problems})

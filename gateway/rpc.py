@@ -4,7 +4,8 @@ Opening a proxy costs an AMQP connection, a channel and an exclusive reply queue
 proxy is opened only when no idle one is free and is handed back after each call; under
 gunicorn's threads each thread borrows one at a time (a standalone proxy is not
 thread-safe).  `opened` counts every proxy ever started, which is how a test and the
-benchmark show that requests reuse them.
+benchmark show that requests reuse them.  Each call carries the request's id in nameko's
+context data, so the service's log lines name the same request (services.common.logs).
 """
 import logging
 import threading
@@ -15,6 +16,8 @@ from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.common.logs import rpc_context
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +43,20 @@ class RpcPool:
         return len(self._idle)
 
     def _open(self):
-        standalone = ClusterRpcProxy(self.config, timeout=self.timeout)
+        # the proxy sends this dict's contents with every call: the borrower fills it
+        context = {}
+        standalone = ClusterRpcProxy(self.config, timeout=self.timeout, context_data=context)
         try:
             proxy = standalone.start()
         except BROKER_ERRORS as exc:
             raise ServiceUnavailable(str(exc)) from exc
         with self._lock:
             self.opened += 1
-        return standalone, proxy
+        return standalone, proxy, context
 
     @staticmethod
     def _close(entry):
-        standalone, _proxy = entry
+        standalone, _proxy, _context = entry
         try:
             standalone.stop()
         except Exception:  # it is being dropped because it is broken; nothing more to do
@@ -64,6 +69,8 @@ class RpcPool:
             entry = self._idle.pop() if self._idle else None
         if entry is None:
             entry = self._open()
+        entry[2].clear()
+        entry[2].update(rpc_context())
         try:
             yield entry[1]
         except RpcTimeout:

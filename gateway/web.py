@@ -17,6 +17,7 @@ from gateway.complaints import desk, unflatten
 from gateway.downloads import citizen_link
 from gateway.errors import UNAVAILABLE, describe, field_messages
 from gateway.i18n import LANGUAGE_NAMES, current_language
+from gateway.portal_content import lifecycle_settings
 from gateway.sealing import Expired, Invalid, seal, unseal
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.regions import regions
@@ -34,7 +35,7 @@ OMBUDSMAN_URL = "https://www.mediateur.ma"
 
 @blueprint.get("/")
 def home():
-    return render_template("home.html")
+    return render_template("home.html", lifecycle=lifecycle_settings())
 
 
 @blueprint.route("/complaints/new", methods=["GET", "POST"])

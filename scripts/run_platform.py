@@ -2,7 +2,8 @@
 consumer and the gateway, each in its own process.  Ctrl-C stops everything it started.
 
 Settings come from the environment (see .env.example); with none set it runs on the
-embedded defaults: SQLite and files under var/, RabbitMQ on localhost.
+embedded defaults: SQLite and files under var/, RabbitMQ on localhost.  With METRICS_PORT=N each
+process serves its Prometheus metrics on a port of its own, N, N+1, ... in the order of PROCESSES.
 """
 import os
 import signal
@@ -21,6 +22,7 @@ from services.common import config  # noqa: E402
 
 # Event consumers start first so their queues exist before intake publishes anything.
 SERVICES = ["routing", "notify", "stats", "prosecution", "intake"]
+PROCESSES = [*SERVICES, "consumer", "gateway"]
 STARTUP_TIMEOUT = 90
 
 
@@ -32,10 +34,41 @@ def bin_path(name: str) -> str:
 QUIET_EVENTLET = ",".join(f"ignore::Warning:nameko.{module}" for module in ("cli.commands", "containers", "extensions"))
 
 
+def metrics_ports() -> dict[str, str]:
+    """{process: its METRICS_PORT}, or {} when METRICS_PORT is not set."""
+    first = os.environ.get("METRICS_PORT")
+    if not first:
+        return {}
+    return {name: str(int(first) + offset) for offset, name in enumerate(PROCESSES)}
+
+
+def service_command(service: str) -> list[str]:
+    return [bin_path("nameko"), "run", "--config", "services/nameko.yaml", f"services.{service}.service"]
+
+
+def consumer_command(codes: list[str], *options: str) -> list[str]:
+    """The administrations' consumer for `codes` (every administration when there are none)."""
+    served = [f"--administration={code}" for code in codes] or ["--all"]
+    return [sys.executable, "-m", "services.routing.consumer", *served, *options]
+
+
+def gateway_command(bind: str, environment=os.environ) -> list[str]:
+    return [bin_path("gunicorn"), "--bind", bind,
+            "--workers", environment.get("GATEWAY_WORKERS", "2"),
+            "--threads", environment.get("GATEWAY_THREADS", "4"),
+            "--config", "python:gateway.gunicorn_config", "gateway.wsgi:app"]
+
+
+def child_environment(name: str, environment=os.environ) -> dict:
+    env = {**environment, "PYTHONWARNINGS": environment.get("PYTHONWARNINGS", QUIET_EVENTLET)}
+    if name in metrics_ports():
+        env["METRICS_PORT"] = metrics_ports()[name]
+    return env
+
+
 def start(name: str, args: list[str], processes: dict) -> None:
     print(f"  starting {name}", flush=True)
-    env = {**os.environ, "PYTHONWARNINGS": os.environ.get("PYTHONWARNINGS", QUIET_EVENTLET)}
-    processes[name] = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
+    processes[name] = subprocess.Popen(args, cwd=ROOT, env=child_environment(name), start_new_session=True)
 
 
 def wait_until(check, what: str, processes: dict) -> None:
@@ -49,11 +82,11 @@ def wait_until(check, what: str, processes: dict) -> None:
         time.sleep(0.3)
 
 
-def service_listening(service: str) -> bool:
+def service_listening(service: str, amqp_uri: str | None = None) -> bool:
     """The service consumes its RPC queue, so its event queues are declared too (the queue
     itself outlives a stopped service, hence the consumer count)."""
     try:
-        with Connection(config.amqp_uri(), connect_timeout=2) as connection:
+        with Connection(amqp_uri or config.amqp_uri(), connect_timeout=2) as connection:
             declared = connection.default_channel.queue_declare(f"rpc-{service}", passive=True)
         return declared.consumer_count > 0
     except Exception:  # not declared yet, or the broker is still starting
@@ -68,17 +101,29 @@ def gateway_up(port: str) -> bool:
         return False
 
 
+# gunicorn's graceful timeout (30 s) and a little: what a process may take to finish what it holds
+STOP_TIMEOUT = 35
+
+
 def stop(processes: dict) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for name, process in processes.items():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"  {name} did not stop in time; killing it", flush=True)
-            os.killpg(process.pid, signal.SIGKILL)
+    """SIGTERM, on which each process finishes or gives back what it holds (README, "Faults").
+    The gateway goes first, so that the requests it holds are answered while the services
+    still run; then the others together."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+    first = {name: process for name, process in processes.items() if name == "gateway"}
+    then = {name: process for name, process in processes.items() if name not in first}
+    for group in (first, then):
+        for process in group.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for name, process in group.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"  {name} did not stop in time; killing it", flush=True)
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def interrupt(*_args):
@@ -106,19 +151,16 @@ def main() -> int:
     print(f"Chikaya on {config.amqp_uri().rsplit('@', 1)[-1]}; data in {config.var_dir()}", flush=True)
     try:
         for service in SERVICES:
-            start(service, [bin_path("nameko"), "run", "--config", "services/nameko.yaml",
-                            f"services.{service}.service"], processes)
+            start(service, service_command(service), processes)
             wait_until(lambda: service_listening(service), f"the {service} service", processes)
-        served = [f"--administration={code.strip()}"
-                  for code in os.environ.get("CONSUMER_ADMINISTRATIONS", "").split(",") if code.strip()]
-        start("consumer", [sys.executable, "-m", "services.routing.consumer", *(served or ["--all"])],
-              processes)
-        start("gateway", [bin_path("gunicorn"), "--bind", f"{os.environ.get('HOST', '127.0.0.1')}:{port}",
-                          "--workers", os.environ.get("GATEWAY_WORKERS", "2"),
-                          "--threads", os.environ.get("GATEWAY_THREADS", "4"),
-                          "--access-logfile", "-", "gateway.wsgi:app"], processes)
+        served = [code.strip() for code in os.environ.get("CONSUMER_ADMINISTRATIONS", "").split(",")
+                  if code.strip()]
+        start("consumer", consumer_command(served), processes)
+        start("gateway", gateway_command(f"{os.environ.get('HOST', '127.0.0.1')}:{port}"), processes)
         wait_until(lambda: gateway_up(port), "the gateway", processes)
         print(f"\nChikaya is up: http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n", flush=True)
+        for name, metrics_port in metrics_ports().items():
+            print(f"  metrics of {name}: http://127.0.0.1:{metrics_port}/metrics", flush=True)
         show_demo_credentials()
         while True:
             for name, process in processes.items():

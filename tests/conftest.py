@@ -17,11 +17,15 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
+from cryptography.fernet import Fernet
 
 pytest_plugins = ["tests.gateway_support", "tests.backoffice_support", "tests.platform_support",
                   "tests.protocol_peers"]
 
 RUN_ID = uuid.uuid4().hex[:8]
+# This run's key of the personal data at rest (services.common.crypto), inherited by every process
+# the tests start: a test that sets a *_DATABASE_URL (a deployment) still has one.
+os.environ.setdefault("PERSONAL_DATA_KEYS", Fernet.generate_key().decode())
 RABBIT_USER = os.environ.get("TEST_RABBIT_USER", "guest")
 RABBIT_PASSWORD = os.environ.get("TEST_RABBIT_PASSWORD", "guest")
 RABBIT_HOST = os.environ.get("TEST_RABBIT_HOST", "127.0.0.1:5672")

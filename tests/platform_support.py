@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,16 +49,32 @@ class Platform:
 
 
 @pytest.fixture
-def platform(amqp_uri, database_url, tmp_path):
+def platform_env() -> dict:
+    """Settings a test module adds to the platform's environment (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def platform(amqp_uri, database_url, tmp_path, platform_env):
+    """Its processes' output goes to tmp_path / "platform.log"."""
+    with running_platform(amqp_uri, database_url, tmp_path, platform_env) as started:
+        yield started
+
+
+@contextmanager
+def running_platform(amqp_uri: str, database_url, directory: Path, platform_env: dict):
+    """The platform on that vhost, with fresh databases from `database_url(service)`, its files
+    and log under `directory`: what the `platform` fixture gives each test, for fixtures that
+    share one platform between several tests (tests/browser)."""
     port = free_port()
-    var = tmp_path / "var"
+    var = directory / "var"
     env = {**os.environ, "AMQP_URI": amqp_uri, "PORT": str(port), "CHIKAYA_VAR_DIR": str(var),
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "GATEWAY_WORKERS": "1",
            # a quorum queue per administration is heavy for a throw-away vhost: serve a few
-           "CONSUMER_ADMINISTRATIONS": "CNSS,ONEE,TRIAGE"}
+           "CONSUMER_ADMINISTRATIONS": "CNSS,ONEE,TRIAGE", **platform_env}
     for service in DATABASES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
-    log_path = tmp_path / "platform.log"
+    log_path = directory / "platform.log"
     log = log_path.open("w")
     launcher = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)

@@ -9,13 +9,17 @@ Fixtures (conftest.py registers this module as a plugin):
   implicit TLS with a certificate made for the run (`tls_certificate`), AUTH required.
 - `twilio_peer`: POST /2010-04-01/Accounts/<sid>/Messages.json.
 Each peer's `settings` is the config (or environment) that points notify's client at it.
+Both can hold their answer (`answer_delay`) after taking a message, as a provider whose answer
+is lost on the way does: `holding` counts the messages taken and not answered yet.
 """
+import asyncio
 import base64
 import datetime
 import json
 import secrets
 import ssl
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,7 +29,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -86,6 +90,12 @@ class SmtpHandler:
             mail_from=envelope.mail_from, recipients=list(envelope.rcpt_tos),
             message=BytesParser(policy=policy.default).parsebytes(envelope.content),
             raw=envelope.content))
+        if self.peer.answer_delay:  # taken: from here on a relay delivers it, answered or not
+            self.peer.holding += 1
+            try:
+                await asyncio.sleep(self.peer.answer_delay)
+            finally:
+                self.peer.holding -= 1
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -103,6 +113,8 @@ class SmtpPeer:
         self.port = free_port()
         self.received: list[ReceivedEmail] = []
         self.logins = 0
+        self.answer_delay = 0.0  # seconds between taking a message and saying so
+        self.holding = 0
         self.username, self.password = "chikaya", secrets.token_urlsafe(12)
         self._refusals = {"RCPT": deque(), "DATA": deque()}
         self._lock = threading.Lock()
@@ -226,13 +238,16 @@ class TwilioPeer:
     from_number: str = "+15005550006"
     received: list = field(default_factory=list)
     messages: list = field(default_factory=list)
+    answer_delay: float = 0.0  # seconds between creating a message and answering the request
+    holding: int = 0
 
     def __post_init__(self):
+        self._resources = []
         self._answers = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((HOST, free_port()), _twilio_handler(self))
-        self._server.daemon_threads = True
-        self.url = f"http://{HOST}:{self._server.server_address[1]}"
+        self.port = free_port()
+        self._server = None
+        self.url = f"http://{HOST}:{self.port}"
 
     def fail_next(self, status: int, code: int | None = None, message: str | None = None, times: int = 1):
         default_code, default_message = TWILIO_ERRORS.get(status, (status, "Error"))
@@ -261,7 +276,16 @@ class TwilioPeer:
             "status": "accepted" if form.get("MessagingServiceSid") else "queued",
             "subresource_uris": {"media": f"{uri}/Media.json"}, "to": form.get("To"), "uri": f"{uri}.json"}
         self.messages.append({**form, "sid": sid})
+        self._resources.insert(0, resource)
         return resource
+
+    def listed(self, query: dict) -> dict:
+        """GET Messages.json: the account's messages, newest first, filtered by `To` if given
+        (one page: enough for the few a test sends to one number)."""
+        found = [resource for resource in self._resources if query.get("To") in (None, resource["to"])]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return {"messages": found, "end": max(0, len(found) - 1), "first_page_uri": uri, "next_page_uri": None,
+                "page": 0, "page_size": len(found), "previous_page_uri": None, "start": 0, "uri": uri}
 
     def status_callback(self, sid: str, status: str, error_code: str | None = None) -> tuple[str, dict, dict]:
         """What Twilio would POST to the message's StatusCallback: (url, form, headers), signed
@@ -277,6 +301,9 @@ class TwilioPeer:
         return url, form, {"X-Twilio-Signature": signature}
 
     def start(self):
+        """Serve (again, after `stop()`: on the same port, with what it already took)."""
+        self._server = ThreadingHTTPServer((HOST, self.port), _twilio_handler(self))
+        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -305,7 +332,22 @@ def _twilio_handler(peer: TwilioPeer):
             answer = peer.next_answer()
             if answer.status != 201:
                 return self._error(answer)
-            self._json(201, peer.accept(form))
+            resource = peer.accept(form)
+            if peer.answer_delay:
+                peer.holding += 1
+                try:
+                    time.sleep(peer.answer_delay)
+                finally:
+                    peer.holding -= 1
+            self._json(201, resource)
+
+        def do_GET(self):
+            parts = urlsplit(self.path)
+            if not self.headers.get("Authorization") or not peer.authorized(self.headers["Authorization"]):
+                return self._error(TwilioAnswer(401, *TWILIO_ERRORS[401]))
+            if parts.path != f"/2010-04-01/Accounts/{peer.account_sid}/Messages.json":
+                return self._error(TwilioAnswer(404, *TWILIO_ERRORS[404]))
+            self._json(200, peer.listed({name: values[0] for name, values in parse_qs(parts.query).items()}))
 
         def _error(self, answer: TwilioAnswer):
             self._json(answer.status, {"code": answer.code, "message": answer.message, "status": answer.status,
@@ -313,11 +355,14 @@ def _twilio_handler(peer: TwilioPeer):
 
         def _json(self, status: int, body: dict):
             payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client is gone: what it sent was taken all the same
 
         def log_message(self, format, *args):  # the test output is not the place for an access log
             pass

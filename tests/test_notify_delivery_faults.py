@@ -82,3 +82,43 @@ def test_a_permanent_refusal_is_recorded_and_not_retried(start_service, var_dir,
     assert (sms["status"], sms["attempts"]) == ("failed", 1) and "21211" in sms["error"]
     assert (email["status"], email["attempts"]) == ("failed", 1) and "550" in email["error"]
     assert len(twilio_peer.received) == 1 and smtp_peer.received == []
+
+
+def dying_notify(start_service, twilio_peer, smtp_peer, rabbit_config, holding_peer):
+    """notify killed while `holding_peer` has taken a message and not answered yet."""
+    notify = start_service(NotifyService, **twilio_peer.settings, **smtp_peer.settings, **QUICK_RETRIES,
+                           NOTIFY_ATTEMPT_LEASE_SECONDS=1)
+    holding_peer.answer_delay = 5
+    event_dispatcher(rabbit_config)("intake", "complaint.submitted", make_event(
+        "complaint.submitted", submitted_event_data("ABCD-EFGH-00000", email="citizen@example.ma")))
+    wait_for(lambda: holding_peer.holding, message="the provider holding its answer")
+    notify.kill()
+    holding_peer.answer_delay = 0
+    return notify
+
+
+def test_notify_dying_while_twilio_takes_an_sms_records_it_without_sending_it_again(
+        start_service, container_factory, var_dir, rabbit_config, twilio_peer, smtp_peer):
+    """Once the attempt's lease runs out, Twilio is asked, and the SMS it has is recorded as
+    sent; the e-mail, never tried, is sent."""
+    notify = dying_notify(start_service, twilio_peer, smtp_peer, rabbit_config, twilio_peer)
+    assert [(row["status"], row["attempts"]) for row in deliveries(notify, "sms")] == [("queued", 1)]
+    container_factory(NotifyService, notify.config).start()
+    wait_for(lambda: {row["status"] for row in deliveries(notify, "sms") + deliveries(notify, "email")} == {"sent"},
+             timeout=30, message="both messages settled")
+    [sms] = deliveries(notify, "sms")
+    assert len(twilio_peer.messages) == 1 and sms["provider_id"] == twilio_peer.messages[0]["sid"]
+    assert sms["attempts"] == 2 and len(smtp_peer.received) == 1
+
+
+def test_notify_dying_while_the_relay_takes_an_email_sends_it_again_with_its_message_id(
+        start_service, container_factory, var_dir, rabbit_config, twilio_peer, smtp_peer):
+    """A relay cannot be asked what it took: the e-mail goes again, as the same message."""
+    notify = dying_notify(start_service, twilio_peer, smtp_peer, rabbit_config, smtp_peer)
+    container_factory(NotifyService, notify.config).start()
+    wait_for(lambda: [row["status"] for row in deliveries(notify, "email")] == ["sent"], timeout=30,
+             message="the e-mail sent again")
+    [email] = deliveries(notify, "email")
+    first, again = smtp_peer.received
+    assert first.message["Message-ID"] == again.message["Message-ID"] == email["provider_id"]
+    assert len(twilio_peer.messages) == 1 and email["attempts"] == 2

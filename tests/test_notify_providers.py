@@ -1,7 +1,8 @@
 """notify's real providers over the wire: the official twilio client against a local Twilio peer,
 smtplib against a local aiosmtpd server (tests/protocol_peers.py), plain, STARTTLS and TLS."""
 import socket
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.rpc import rpc
@@ -109,6 +110,34 @@ def test_twilio_unreachable_or_silent_is_a_temporary_failure(twilio_peer):
             hanging.send(sms)
 
 
+def test_twilio_is_asked_whether_it_already_took_a_message(twilio_peer):
+    """What notify asks before sending again a message whose attempt was never answered."""
+    client = make_client("sms", "twilio", twilio_peer.settings)
+    sms, other = submission("fr")[0], submission("ar")[0]
+    since = datetime.now(timezone.utc)
+    assert client.find(sms, since) is None
+    sid = client.send(sms)
+    assert client.find(sms, since) == sid
+    assert client.find(other, since) is None  # another text to the same number
+    assert client.find(sms, since + timedelta(hours=1)) is None  # the same text, sent before this delivery
+    twilio_peer.stop()
+    with pytest.raises(TemporaryFailure, match="twilio unreachable"):
+        client.find(sms, since)
+    twilio_peer.start()
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+def test_the_outbox_finds_the_line_it_wrote_for_a_message(var_dir, channel):
+    client = make_client(channel, "outbox", {})
+    sms, email = submission("fr")
+    message = sms if channel == "sms" else email
+    since = datetime.now(timezone.utc)
+    assert client.find(message, since) is None
+    written = client.send(message)
+    assert client.find(message, since) == written
+    assert client.find(replace(message, event_id="0" * 32), since) is None
+
+
 # -- SMTP ------------------------------------------------------------------------------------------
 
 def test_an_arabic_email_arrives_with_its_text_and_html_parts_intact(smtp_peer):
@@ -131,6 +160,16 @@ def test_an_arabic_email_arrives_with_its_text_and_html_parts_intact(smtp_peer):
     assert content(html) == email.html.strip() and 'dir="rtl"' in content(html)
     assert f"{PUBLIC}/track?number={NUMBER}" in content(html)
     assert received.raw.isascii()  # encoded for any relay, 8BITMIME or not
+
+
+def test_an_email_sent_again_keeps_its_message_id_since_a_relay_cannot_be_asked(smtp_peer):
+    client = make_client("email", "smtp", smtp_peer.settings)
+    email = submission("fr")[1]
+    first, again = client.send(email), client.send(email)
+    other = client.send(replace(email, event_id="0" * 32))
+    assert first == again != other
+    assert [received.message["Message-ID"] for received in smtp_peer.received] == [first, first, other]
+    assert client.find(email, datetime.now(timezone.utc)) is None
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

@@ -5,6 +5,7 @@ import json
 import pytest
 from nameko.testing.services import entrypoint_hook
 
+from services.common.crypto import decrypt
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.events import load_event
 from services.prosecution.directory import main as directory_command
@@ -42,9 +43,9 @@ def test_filing_commits_the_complaint_at_the_competent_office_and_announces_it(p
     assert receipt["status"] == "received"
     [complaint] = rows(prosecution.db_url, "select * from complaints")
     assert complaint["tracking_code"] == receipt["tracking_code"]
-    assert complaint["complainant_phone"] == "+212612345678"
+    assert decrypt(complaint["complainant_phone"]) == "+212612345678"  # stored encrypted
     accused = rows(prosecution.db_url, "select kind, last_name, legal_name from accused order by position")
-    assert [(a["kind"], a["last_name"], a["legal_name"]) for a in accused] == [
+    assert [(a["kind"], a["last_name"] and decrypt(a["last_name"]), a["legal_name"]) for a in accused] == [
         ("natural_person", "Bennani", None), ("legal_person", None, "Société Atlas Services SARL")]
     [event] = events(amqp_uri, queue, 1)
     event = load_event("prosecution.complaint_registered", event)

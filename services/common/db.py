@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from services.common import config
+from services.common import config, crypto
 
 _ALEMBIC_DIR = Path(__file__).with_name("alembic")
 
@@ -40,12 +40,14 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 def make_engine(url: str) -> sa.Engine:
+    # an error's message never shows the values of its statement: they hold citizens' data,
+    # and errors end up in logs
     if url.startswith("sqlite"):
         # One connection per process: SQLite allows one writer, and its busy-wait would block
         # eventlet's whole hub (and so the greenthread holding the lock). Workers queue for
         # the connection instead; each service has a file of its own.
         engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                  pool_timeout=60)
+                                  pool_timeout=60, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -55,7 +57,7 @@ def make_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def _green_psycopg_if_needed():
@@ -95,6 +97,8 @@ class Database(DependencyProvider):
 
     def setup(self):
         _green_psycopg_if_needed()
+        if crypto.encrypted_columns(self.metadata):
+            crypto.require_keys()  # a deployment without PERSONAL_DATA_KEYS does not start
         url = self.container.config.get("DATABASE_URL") or config.database_url(self.container.service_name)
         self.engine = make_engine(url)
         migrate(self.container.service_name, url, self.metadata)

@@ -13,7 +13,10 @@ from nameko.events import EventHandler
 from sqlalchemy.exc import IntegrityError
 
 from services.common import config
+from services.common.db import utcnow
 from services.common.events import InvalidEvent, load_event, source_of
+from services.common.metrics import (BROKER_QUEUES, DEAD_LETTERS, EVENT_LAG_SECONDS, EVENT_RETRIES,
+                                     EVENTS_PARKED, metrics_port)
 from services.common.outbox import staged_messages
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,16 @@ class ReliableEventHandler(EventHandler):
         # declared up front, so an operator finds the (empty) queue before anything fails
         with Connection(uri) as connection:
             self._parking(connection.default_channel).declare()
+        if metrics_port(self.container.config):
+            BROKER_QUEUES.watch(self, uri, [(DEAD_LETTERS, self._parking.name)])
+
+    def stop(self):
+        BROKER_QUEUES.unwatch(self)
+        super().stop()
+
+    def kill(self):
+        BROKER_QUEUES.unwatch(self)
+        super().kill()
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
@@ -53,10 +66,13 @@ class ReliableEventHandler(EventHandler):
         permanent = issubclass(exc_info[0], InvalidEvent)
         if permanent or self._attempts[key] >= self.max_attempts:
             self._park(message, exc_info)
+            EVENTS_PARKED.labels(self.container.service_name, self.method_name, self.event_type,
+                                 "invalid" if permanent else "exhausted").inc()
             self._attempts.pop(key, None)
             self.queue_consumer.ack_message(message)
             return
         delay = min(30, self.base_delay * 2 ** self._attempts[key]) * random.uniform(0.5, 1)
+        EVENT_RETRIES.labels(self.container.service_name, self.method_name, self.event_type).inc()
         log.warning("%s failed on %s (attempt %s), retrying in %.1fs: %r", self.method_name,
                     self.event_type, self._attempts[key], delay, exc_info[1])
         eventlet.sleep(delay)
@@ -93,6 +109,8 @@ def consumes(event_name: str, processed_model):
             key = (consumer, str(event["event_id"]))
             if session.get(processed_model, key) is not None:
                 return
+            lag = (utcnow() - event["occurred_at"]).total_seconds()
+            EVENT_LAG_SECONDS.labels(self.name, event_name).observe(max(0.0, lag))
             session.add(processed_model(consumer=key[0], event_id=key[1]))
             method(self, event)
             try:

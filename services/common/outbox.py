@@ -9,15 +9,19 @@ import threading
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from amqp.exceptions import AMQPError
 from kombu import Exchange
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common import config
+from services.common.crypto import EncryptedJSON
 from services.common.db import Database, UTCDateTime, utcnow
 from services.common.events import make_event, source_of
+from services.common.metrics import OUTBOX_BACKLOG, OUTBOX_RELAY_FAILURES, OUTBOX_RELAYED, metrics_port
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,7 @@ class OutboxMixin:
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     exchange: Mapped[str] = mapped_column(sa.String(100))
     routing_key: Mapped[str] = mapped_column(sa.String(100))
-    payload: Mapped[dict] = mapped_column(sa.JSON)
+    payload: Mapped[dict] = mapped_column(EncryptedJSON)  # an event can carry a complainant's contact
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -63,9 +67,10 @@ def staged_messages(session: Session) -> bool:
 class OutboxRelay:
     """Publishes pending outbox rows, oldest first; safe to run in several processes at once."""
 
-    def __init__(self, sessionmaker, outbox_model, amqp_uri: str):
+    def __init__(self, sessionmaker, outbox_model, amqp_uri: str, service: str):
         self.sessionmaker = sessionmaker
         self.model = outbox_model
+        self.service = service
         self.publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
         self._declared = set()
         # one relay at a time per process, so the timer and a writer never publish a row twice
@@ -75,7 +80,17 @@ class OutboxRelay:
         return Exchange(name, type="topic", durable=True)
 
     def relay_pending(self) -> int:
-        """Publish what is due; returns how many rows left the outbox."""
+        """Publish what is due; returns how many rows left the outbox.  It never raises: its
+        callers have committed already (a complaint filed must not be answered with an error
+        because the database or the broker went away just after), and what it could not
+        relay now, the service's timer relays later."""
+        try:
+            return self._relay_due()
+        except (SQLAlchemyError, OperationalError, AMQPError, OSError) as exc:
+            log.warning("%s's outbox not relayed now; its timer tries again: %r", self.service, exc)
+            return 0
+
+    def _relay_due(self) -> int:
         sent = 0
         with self._running, self.sessionmaker() as session:
             query = (sa.select(self.model)
@@ -87,10 +102,12 @@ class OutboxRelay:
                 try:
                     exchange = self._exchange(row.exchange)
                     declare = [] if row.exchange in self._declared else [exchange]
+                    # the AMQP timestamp (Unix seconds) is when the fact was staged: consumers
+                    # measure their lag from it
                     self.publisher.publish(row.payload, exchange=exchange, routing_key=row.routing_key,
-                                           declare=declare)
+                                           declare=declare, timestamp=int(row.created_at.timestamp()))
                     self._declared.add(row.exchange)
-                except (UndeliverableMessage, OperationalError, OSError) as exc:
+                except (UndeliverableMessage, OperationalError, AMQPError, OSError) as exc:
                     # unroutable (no consumer queue bound yet) or the broker is away: keep the
                     # row and try it again later
                     row.attempts += 1
@@ -99,12 +116,16 @@ class OutboxRelay:
                     row.last_error = repr(exc)[:1000]
                     log.warning("outbox %s %s not relayed (attempt %s): %r",
                                 row.routing_key, row.id, row.attempts, exc)
-                    if isinstance(exc, UndeliverableMessage):
+                    unroutable = isinstance(exc, UndeliverableMessage)
+                    OUTBOX_RELAY_FAILURES.labels(self.service, "unroutable" if unroutable else "broker").inc()
+                    if unroutable:
                         continue  # one unroutable message must not hold back the others
                     break
                 session.delete(row)
                 sent += 1
             session.commit()
+        if sent:
+            OUTBOX_RELAYED.labels(self.service).inc(sent)
         return sent
 
 
@@ -117,7 +138,14 @@ class Outbox(DependencyProvider):
     def start(self):
         database = next(ext for ext in self.container.dependencies if isinstance(ext, Database))
         uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
-        self.relay = OutboxRelay(database.sessionmaker, self.model, uri)
+        self.relay = OutboxRelay(database.sessionmaker, self.model, uri, self.container.service_name)
+        if metrics_port(self.container.config):
+            OUTBOX_BACKLOG.watch(self, self.container.service_name, database.sessionmaker, self.model)
+
+    def stop(self):
+        OUTBOX_BACKLOG.unwatch(self)
+
+    kill = stop
 
     def get_dependency(self, worker_ctx):
         return self.relay

@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.crypto import EncryptedText
 from services.common.db import ProcessedEventMixin, UTCDateTime, utcnow
 from services.common.outbox import OutboxMixin
 
@@ -25,12 +26,14 @@ class Complaint(Base):
     description: Mapped[str] = mapped_column(sa.Text)
     region: Mapped[str] = mapped_column(sa.String(20))
     language: Mapped[str] = mapped_column(sa.String(2))
-    complainant_full_name: Mapped[str] = mapped_column(sa.String(120))
+    # personal data, encrypted (services.common.crypto); None once erased (services.intake.retention)
+    complainant_full_name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     complainant_status: Mapped[str] = mapped_column(sa.String(20))
     complainant_id_type: Mapped[str] = mapped_column(sa.String(20))
-    complainant_id_number: Mapped[str] = mapped_column(sa.String(20))
-    complainant_email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
-    complainant_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    complainant_id_number: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_email: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_phone: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(24), default="submitted")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -301,6 +301,7 @@ class TrackingView(ComplaintSummary):
 class AgentView(TrackingView):
     """Everything, for the administration's agents: identity, messages, internal notes."""
     description = fields.String()
+    personal_data_erased_at = fields.AwareDateTime(allow_none=True)  # services.intake.retention
     messages = fields.List(fields.Nested(AgentMessageView))
     notes = fields.List(fields.Nested(NoteView))
     complainant = fields.Method("identity")
@@ -309,3 +310,41 @@ class AgentView(TrackingView):
         return {"full_name": complaint.complainant_full_name, "status": complaint.complainant_status,
                 "id_type": complaint.complainant_id_type, "id_number": complaint.complainant_id_number,
                 "email": complaint.complainant_email, "phone": complaint.complainant_phone}
+
+
+# --- what anyone may see (the gateway's Open311 GeoReport API): codes, dates and the clock,
+# never the complainant, the subject or anything else they wrote
+
+class PublicService(StrippedSchema):
+    """One Open311 service: a request type at one administration."""
+    administration_code = fields.String(required=True, error_messages=CODES, validate=ADMINISTRATION_CODE)
+    type = choice(domain.REQUEST_TYPES)
+
+
+class PublicRequestFilters(StrippedSchema):
+    """`tracking_numbers` and `client_references`, when either is given, override the other filters."""
+    tracking_numbers = fields.List(fields.String(), load_default=list,
+                                   validate=validate.Length(max=1000, error="too_long"))
+    client_references = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9-]{8,64}$")),
+                                    load_default=list, validate=validate.Length(max=1000, error="too_long"))
+    services = fields.List(fields.Nested(PublicService), load_default=list)
+    statuses = fields.List(fields.String(validate=validate.OneOf(domain.STATUSES, error="invalid_choice")),
+                           load_default=list)
+    submitted_from = fields.AwareDateTime(load_default=None, allow_none=True)
+    submitted_until = fields.AwareDateTime(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=1000, error_messages=CODES,
+                           validate=validate.Range(min=1, max=1000, error="invalid"))
+
+
+class PublicRequestView(Schema):
+    """A complaint as the public may see it; the clock (deadline_at, overdue) is added."""
+    tracking_number = fields.String()
+    type = fields.String()
+    administration_code = fields.String()
+    status = fields.String()
+    region = fields.String()
+    submitted_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True)
+    reopen_count = fields.Integer()

@@ -13,15 +13,19 @@ from services.common.db import Database, utcnow
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
+from services.common.logs import LogContext, bind_tracking_number
+from services.common.metrics import MetricsServer, inc_after_commit
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.intake import domain
+from services.intake.metrics import COMPLAINTS_ANSWERED, COMPLAINTS_FILED, COMPLAINTS_OVERDUE
 from services.intake.models import (AccessLogEntry, Attachment, Base, Complaint, Message, Note,
                                     Outbox, ProcessedEvent, TimelineEntry)
 from services.intake.schemas import (AccessLogView, ActorSchema, AgentView, AnswerSchema,
                                      AttachmentFile, AttachmentReceipt, AttachmentSchema,
                                      CitizenMessage, CloseSchema, ComplaintSummary, InboxFilters,
-                                     InformationRequest, NoteSchema, RatingSchema, ReopenSchema,
-                                     TrackingView, TransferSchema, load, load_submission)
+                                     InformationRequest, NoteSchema, PublicRequestFilters,
+                                     PublicRequestView, RatingSchema, ReopenSchema, TrackingView,
+                                     TransferSchema, load, load_submission)
 
 STEP_ERRORS = (ValidationFailed, NotFound, TransitionRefused)
 DEADLINE_BATCH = 500
@@ -66,6 +70,8 @@ def _iso(moment):
 class IntakeService:
     name = "intake"
     liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
+    metrics = MetricsServer()  # METRICS_PORT: Prometheus scrapes it
+    log_context = LogContext(domain.normalize_tracking_number)
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
@@ -100,6 +106,8 @@ class IntakeService:
                         return self._receipt(existing, replayed=True)
         else:
             raise RuntimeError("could not allocate a tracking number")
+        COMPLAINTS_FILED.labels(complaint.type).inc()
+        bind_tracking_number(complaint.tracking_number)
         self.outbox.relay_pending()
         return self._receipt(complaint)
 
@@ -269,6 +277,7 @@ class IntakeService:
     @rpc(expected_exceptions=STEP_ERRORS)
     def add_message(self, tracking_number, contact, text, attachments):
         """A message and/or documents; it ends a request for information (the clock resumes)."""
+        self._citizens_complaint(tracking_number, contact)  # a refused body must not tell it exists
         data = _validated(CitizenMessage, {"text": text, "attachments": attachments})
 
         def step(complaint, now):
@@ -283,6 +292,7 @@ class IntakeService:
 
     @rpc(expected_exceptions=STEP_ERRORS)
     def rate(self, tracking_number, contact, score, comment=None):
+        self._citizens_complaint(tracking_number, contact)  # a refused body must not tell it exists
         data = _validated(RatingSchema, {"score": score, "comment": comment})
 
         def step(complaint, now):
@@ -302,6 +312,7 @@ class IntakeService:
     @rpc(expected_exceptions=STEP_ERRORS)
     def reopen(self, tracking_number, contact, reason):
         """Back to the same administration with a new deadline, within the window."""
+        self._citizens_complaint(tracking_number, contact)  # a refused body must not tell it exists
         data = _validated(ReopenSchema, {"reason": reason})
 
         def step(complaint, now):
@@ -395,6 +406,11 @@ class IntakeService:
             .order_by(AccessLogEntry.id.desc()))
         return AccessLogView(many=True).dump(entries)
 
+    def _in_scope_first(self, actor, tracking_number) -> None:
+        """NotFound for a complaint outside the actor's scope before the body is validated, so
+        that a refused body cannot tell that another administration's complaint exists."""
+        self._agents_complaint(_validated(ActorSchema, actor), tracking_number)
+
     def _agent_step(self, actor, tracking_number, step):
         """Run `step(actor, complaint, now)` on the locked complaint, commit, give its inbox row."""
         actor = _validated(ActorSchema, actor)
@@ -415,6 +431,7 @@ class IntakeService:
     @rpc(expected_exceptions=STEP_ERRORS)
     def request_information(self, actor, tracking_number, message):
         """Asks the citizen for more; the deadline clock pauses until they reply."""
+        self._in_scope_first(actor, tracking_number)
         data = _validated(InformationRequest, {"message": message})
 
         def step(actor, complaint, now):
@@ -428,6 +445,7 @@ class IntakeService:
 
     @rpc(expected_exceptions=STEP_ERRORS)
     def answer(self, actor, tracking_number, text, attachments=None):
+        self._in_scope_first(actor, tracking_number)
         data = _validated(AnswerSchema, {"text": text, "attachments": attachments or []})
 
         def step(actor, complaint, now):
@@ -437,10 +455,12 @@ class IntakeService:
             self._add_to_timeline(complaint, at=now, event="answered", status=complaint.status)
             self._stage("complaint.answered", complaint, "agent", answer=data["text"],
                         received_at=_iso(complaint.received_at), days_to_answer=days)
+            inc_after_commit(self.db, COMPLAINTS_ANSWERED.labels(complaint.administration_code))
         return self._agent_step(actor, tracking_number, step)
 
     @rpc(expected_exceptions=STEP_ERRORS)
     def close(self, actor, tracking_number, reason, duplicate_of=None):
+        self._in_scope_first(actor, tracking_number)
         data = _validated(CloseSchema, {"reason": reason, "duplicate_of": duplicate_of})
 
         def step(actor, complaint, now):
@@ -455,6 +475,7 @@ class IntakeService:
     @rpc(expected_exceptions=STEP_ERRORS)
     def transfer(self, actor, tracking_number, to_administration_code, reason):
         """To the competent administration at once; routing queues it there (the citizen is told)."""
+        self._in_scope_first(actor, tracking_number)
         data = _validated(TransferSchema, {"to_administration_code": to_administration_code,
                                            "reason": reason})
 
@@ -471,12 +492,43 @@ class IntakeService:
     @rpc(expected_exceptions=STEP_ERRORS)
     def add_note(self, actor, tracking_number, text):
         """An internal note: never on the citizen's timeline, never in an event."""
+        self._in_scope_first(actor, tracking_number)
         data = _validated(NoteSchema, {"text": text})
 
         def step(actor, complaint, now):
             self.db.add(Note(complaint_id=complaint.id, at=now, author_id=actor["id"],
                              author_name=actor["name"], text=data["text"]))
         return self._agent_step(actor, tracking_number, step)
+
+    # --- what anyone may see
+
+    @rpc(expected_exceptions=(ValidationFailed,))
+    def public_requests(self, filters=None):
+        """Complaints as the public may see them (the gateway's Open311 GET requests), newest
+        first: codes, dates and the clock only, never the complainant nor what they wrote."""
+        filters = _validated(PublicRequestFilters, filters)
+        query = select(Complaint)
+        if filters["tracking_numbers"] or filters["client_references"]:
+            numbers = {domain.normalize_tracking_number(typed) for typed in filters["tracking_numbers"]}
+            query = query.where(or_(Complaint.tracking_number.in_(numbers - {None}),
+                                    Complaint.client_reference.in_(filters["client_references"])))
+        else:
+            if filters["services"]:
+                query = query.where(or_(*(and_(Complaint.administration_code == service["administration_code"],
+                                               Complaint.type == service["type"])
+                                          for service in filters["services"])))
+            if filters["statuses"]:
+                query = query.where(Complaint.status.in_(filters["statuses"]))
+            if filters["submitted_from"] is not None:
+                query = query.where(Complaint.submitted_at >= filters["submitted_from"])
+            if filters["submitted_until"] is not None:
+                query = query.where(Complaint.submitted_at <= filters["submitted_until"])
+        query = query.order_by(Complaint.submitted_at.desc(), Complaint.id.desc()).limit(filters["limit"])
+        now = utcnow()
+        return [{**PublicRequestView().dump(complaint),
+                 "deadline_at": _iso(domain.current_deadline(complaint, now)),
+                 "overdue": domain.is_overdue(complaint, now)}
+                for complaint in self.db.scalars(query)]
 
     # --- the clock
 
@@ -508,6 +560,7 @@ class IntakeService:
                 self._add_to_timeline(complaint, at=now, event="deadline_passed")
                 self._stage("complaint.deadline_passed", complaint, "system",
                             deadline_at=_iso(complaint.deadline_at))
+                inc_after_commit(self.db, COMPLAINTS_OVERDUE.labels(complaint.administration_code))
             elif action == "deadline_approaching":
                 self._stage("complaint.deadline_approaching", complaint, "system",
                             deadline_at=_iso(domain.current_deadline(complaint, now)),

@@ -13,10 +13,11 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import requests
@@ -47,6 +48,12 @@ class Client(ABC):
 
         Raises TemporaryFailure or PermanentFailure, with the provider's reason as the message.
         """
+
+    def find(self, message: Message, since: datetime) -> str | None:
+        """The provider's id for `message` if an earlier attempt, made since `since`, handed it
+        over without its answer being recorded; None if it did not, or the provider cannot be
+        asked (then it is sent again).  Raises TemporaryFailure if the provider does not answer."""
+        return None
 
 
 class Settings:
@@ -98,6 +105,21 @@ def append_line(path, record: dict) -> None:
         os.fsync(handle.fileno())  # on disk before the delivery is recorded as sent
 
 
+def find_line(path, message: Message) -> str | None:
+    """The id of the line an outbox client wrote for `message`, if it wrote one."""
+    if not path.exists():
+        return None
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            if message.event_id not in line:
+                continue
+            record = json.loads(line)
+            if (record["event_id"], record["to"], record["template"]) == (
+                    message.event_id, message.recipient, message.template):
+                return record["id"]
+    return None
+
+
 class OutboxSmsClient(Client):
     """The embedded default: each SMS becomes a line of <outbox>/sms.jsonl."""
     name = "outbox"
@@ -113,6 +135,9 @@ class OutboxSmsClient(Client):
             "language": message.language, "event_id": message.event_id,
             "sent_at": utcnow().isoformat()})
         return provider_id
+
+    def find(self, message: Message, since: datetime) -> str | None:
+        return find_line(self.path, message)
 
 
 class OutboxEmailClient(Client):
@@ -132,6 +157,9 @@ class OutboxEmailClient(Client):
             "language": message.language, "event_id": message.event_id,
             "sent_at": utcnow().isoformat()})
         return provider_id
+
+    def find(self, message: Message, since: datetime) -> str | None:
+        return find_line(self.path, message)
 
 
 class LocalTwilioHttpClient(TwilioHttpClient):
@@ -185,6 +213,22 @@ class TwilioSmsClient(Client):
             raise TemporaryFailure(f"twilio unreachable: {exc}") from exc
         return created.sid
 
+    # Twilio's clock and ours may differ by this much; an identical text to the same number
+    # from further back is an earlier message (the same step of a complaint, a second time)
+    CLOCK_SLACK = timedelta(minutes=2)
+
+    def find(self, message: Message, since: datetime) -> str | None:
+        """Twilio has no idempotency key, but lists the messages sent to a number, newest
+        first: ours is the one with the same text, created since the delivery was recorded."""
+        try:
+            listed = self.client.messages.list(to=message.recipient, limit=50)
+        except TwilioException as exc:
+            raise twilio_failure(exc) from exc
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"twilio unreachable: {exc}") from exc
+        return next((sent.sid for sent in listed if sent.body == message.body
+                     and (sent.date_created is None or sent.date_created >= since - self.CLOCK_SLACK)), None)
+
 
 def twilio_failure(exc: TwilioException) -> Exception:
     """Busy (429) or failing (5xx) is worth another try; a refusal of our credentials (401) is
@@ -234,7 +278,7 @@ class SmtpEmailClient(Client):
         email["To"] = message.recipient
         email["Subject"] = message.subject
         email["Date"] = formatdate(usegmt=True)
-        email["Message-ID"] = make_msgid(domain=self.sender.domain)
+        email["Message-ID"] = message_id(message, self.sender.domain)
         email["Content-Language"] = message.language
         email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to it
         email.set_content(message.body, charset="utf-8")
@@ -268,6 +312,15 @@ class SmtpEmailClient(Client):
             connection.close()
             raise
         return connection
+
+
+def message_id(message: Message, domain: str) -> str:
+    """The same Message-ID on every attempt at one delivery.  An SMTP relay cannot be asked
+    what it took, so a message whose attempt died while the relay was taking it is sent again;
+    should both copies arrive, they are one message by their Message-ID (RFC 5322 3.6.4), which
+    mail clients that drop repeats go by."""
+    key = uuid.uuid5(uuid.NAMESPACE_URL, f"{message.event_id}:{message.template}:{message.recipient}")
+    return f"<{key}@{domain}>"
 
 
 def _close(connection: smtplib.SMTP) -> None:

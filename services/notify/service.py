@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from services.common.db import Database, utcnow
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
+from services.common.logs import LogContext, redact
 from services.common.metrics import MetricsServer
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.notify import domain
@@ -36,7 +37,8 @@ class NotifyService:
     providers = Providers()
     directory = AdministrationDirectory()
     retry = RetrySettings()
-    metrics = MetricsServer()
+    metrics = MetricsServer()  # METRICS_PORT: Prometheus scrapes it
+    log_context = LogContext()
 
     @consumes("complaint.submitted", ProcessedEvent)
     def on_complaint_submitted(self, event):
@@ -112,11 +114,12 @@ class NotifyService:
     def _tell(self, messages):
         """Send the messages of one event, each on its channel.
 
-        The queued deliveries commit together with the processed-event row BEFORE any
-        provider is called, so a redelivered event finds that row and sends nothing again,
-        even if this worker dies while sending (a concurrent duplicate fails on that commit
-        and its retry finds the row).  Each attempt then settles in its own commit, with its
-        notification.sent event; @consumes relays those events after returning.
+        The queued deliveries, each with its first attempt begun, commit together with the
+        processed-event row BEFORE any provider is called, so a redelivered event finds that
+        row and sends nothing again (a concurrent duplicate fails on that commit and its retry
+        finds the row).  Each attempt then settles in its own commit, with its notification.sent
+        event; @consumes relays those events after returning.  If this worker dies before an
+        attempt settles, the attempt's lease runs out and retry_due_deliveries takes it over.
         """
         deliveries = [self._queue(message) for message in messages]
         self.db.commit()
@@ -128,27 +131,36 @@ class NotifyService:
         delivery = Delivery(
             event_id=message.event_id, tracking_number=message.tracking_number,
             channel=message.channel, recipient=message.recipient, template=message.template,
-            language=message.language, status="queued", attempts=0,
+            language=message.language, status="queued", attempts=1, next_attempt_at=self._lease_end(),
             provider=self.providers[message.channel].name,
             subject=message.subject, body=message.body, html=message.html)
         self.db.add(delivery)
         return delivery
 
-    def _attempt(self, delivery):
-        """One try at handing `delivery` to its provider, and what it leaves on record.
+    def _lease_end(self):
+        """Until when an attempt begun now holds its delivery: `next_attempt_at` while it runs."""
+        return utcnow() + timedelta(seconds=self.retry.lease)
 
-        A process that dies during the provider call leaves the delivery queued with no next
-        attempt: nothing sends it again, since the provider may have taken it, and the
-        citizen must not get it twice (README, "Notifications").
+    def _attempt(self, delivery):
+        """Attempt number `delivery.attempts`, already begun on record (with a lease as its
+        next_attempt_at): hand the delivery to its provider, and record what came of it.
+
+        An earlier attempt may have reached the provider without its answer being recorded:
+        its process died during the call, or the provider answered too late.  So before sending
+        again, the provider is asked whether it already has the message (README, "Faults").
         """
         client = self.providers[delivery.channel]
-        delivery.attempts += 1
+        message = domain.Message(
+            channel=delivery.channel, recipient=delivery.recipient, template=delivery.template,
+            language=delivery.language, tracking_number=delivery.tracking_number,
+            event_id=delivery.event_id, body=delivery.body, subject=delivery.subject, html=delivery.html)
         started = time.monotonic()
         try:
-            delivery.provider_id = client.send(domain.Message(
-                channel=delivery.channel, recipient=delivery.recipient, template=delivery.template,
-                language=delivery.language, tracking_number=delivery.tracking_number,
-                event_id=delivery.event_id, body=delivery.body, subject=delivery.subject, html=delivery.html))
+            taken = client.find(message, since=delivery.created_at) if delivery.attempts > 1 else None
+            if taken:
+                log.info("%s for %s: the provider already had it from an earlier attempt",
+                         delivery.channel, delivery.tracking_number)
+            delivery.provider_id = taken or client.send(message)
         except PermanentFailure as exc:
             self._fail(delivery, f"refused: {exc}")
         except Exception as exc:  # TemporaryFailure, or anything unforeseen: try again later
@@ -171,24 +183,27 @@ class NotifyService:
         if now - delivery.created_at >= timedelta(seconds=self.retry.give_up_after):
             self._fail(delivery, f"gave up after {delivery.attempts} attempts: {reason}")
             return
-        delivery.error = reason[:1000]
+        delivery.error = redact(reason)[:1000]  # kept in clear for operators: no address in it
         delivery.next_attempt_at = now + timedelta(seconds=self.retry.delay(delivery.attempts))
         NOTIFICATIONS.labels(delivery.channel, delivery.provider, "retried").inc()
+        # a provider's reason may name the recipient ("the 'To' number +212... is not valid")
         log.warning("%s for %s: attempt %d failed (%s); next at %s", delivery.channel,
-                    delivery.tracking_number, delivery.attempts, reason, delivery.next_attempt_at)
+                    delivery.tracking_number, delivery.attempts, redact(reason), delivery.next_attempt_at)
 
     @staticmethod
     def _fail(delivery, reason):
-        delivery.status, delivery.error, delivery.next_attempt_at = "failed", reason[:1000], None
+        delivery.status, delivery.error, delivery.next_attempt_at = "failed", redact(reason)[:1000], None
         NOTIFICATIONS.labels(delivery.channel, delivery.provider, "failed").inc()
-        log.warning("%s for %s failed: %s", delivery.channel, delivery.tracking_number, reason)
+        log.warning("%s for %s failed: %s", delivery.channel, delivery.tracking_number, redact(reason))
 
     @timer(interval=1)
     def retry_due_deliveries(self):
-        """Try again the deliveries whose next attempt is due, oldest first.
+        """Try again the deliveries whose next attempt is due, oldest first: those a provider
+        could not take yet, and those whose attempt's lease ran out (its process died).
 
-        Each is claimed by clearing its next_attempt_at where it still has the value read, so
-        that of several notify processes only one sends it.
+        Each is claimed by beginning its next attempt, with a new lease, where its
+        next_attempt_at still has the value read, so that of several notify processes only
+        one sends it.
         """
         due = self.db.execute(
             select(Delivery.id, Delivery.next_attempt_at)
@@ -198,7 +213,8 @@ class NotifyService:
         for delivery_id, due_at in due:
             claimed = self.db.execute(
                 update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "queued",
-                                       Delivery.next_attempt_at == due_at).values(next_attempt_at=None))
+                                       Delivery.next_attempt_at == due_at)
+                .values(next_attempt_at=self._lease_end(), attempts=Delivery.attempts + 1))
             self.db.commit()
             if claimed.rowcount != 1:
                 continue

@@ -6,6 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.crypto import EncryptedDate, EncryptedText
 from services.common.db import UTCDateTime, utcnow
 from services.common.outbox import OutboxMixin
 
@@ -56,15 +57,17 @@ class Complaint(Base):
     language: Mapped[str] = mapped_column(sa.String(2))
     complainant_status: Mapped[str] = mapped_column(sa.String(20))
     complainant_id_type: Mapped[str] = mapped_column(sa.String(20))
-    complainant_id_number: Mapped[str] = mapped_column(sa.String(20))
-    complainant_first_name: Mapped[str] = mapped_column(sa.String(80))
-    complainant_last_name: Mapped[str] = mapped_column(sa.String(80))
-    complainant_birth_date: Mapped[date] = mapped_column(sa.Date)
-    complainant_nationality: Mapped[str] = mapped_column(sa.String(80))
-    complainant_address: Mapped[str] = mapped_column(sa.String(300))
-    complainant_country: Mapped[str] = mapped_column(sa.String(80))
-    complainant_phone: Mapped[str] = mapped_column(sa.String(20))
-    complainant_email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
+    # personal data, encrypted (services.common.crypto); None once erased (services.prosecution.retention)
+    complainant_id_number: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_first_name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_last_name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_birth_date: Mapped[date | None] = mapped_column(EncryptedDate, nullable=True)
+    complainant_nationality: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    complainant_address: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_country: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    complainant_phone: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    complainant_email: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # a corruption report's complainant may ask for this: staff then see the pseudonym only
     identity_sealed: Mapped[bool] = mapped_column(default=False)
     pseudonym: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
@@ -90,11 +93,12 @@ class Accused(Base):
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
     position: Mapped[int] = mapped_column(sa.Integer)
     kind: Mapped[str] = mapped_column(sa.String(20))
-    first_name: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
-    last_name: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    # a person's name and what is known of them, encrypted; a company's name and register are public
+    first_name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
+    last_name: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     legal_name: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
     commercial_register: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
-    description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # whatever else is known
+    description: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)  # whatever else is known
 
     complaint: Mapped[Complaint] = relationship(back_populates="accused")
 

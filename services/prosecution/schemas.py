@@ -313,6 +313,7 @@ class StaffView(ComplaintSummary):
     language = fields.String()
     decision_reason = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
+    personal_data_erased_at = fields.AwareDateTime(allow_none=True)  # services.prosecution.retention
     accused = fields.List(fields.Nested(AccusedView))
     attachments = fields.List(fields.Nested(AttachmentReceipt))
     timeline = fields.List(fields.Nested(StaffTimelineEntryView))
@@ -322,7 +323,7 @@ def identity(complaint) -> dict:
     return {"status": complaint.complainant_status, "id_type": complaint.complainant_id_type,
             "id_number": complaint.complainant_id_number, "first_name": complaint.complainant_first_name,
             "last_name": complaint.complainant_last_name,
-            "birth_date": complaint.complainant_birth_date.isoformat(),
+            "birth_date": complaint.complainant_birth_date and complaint.complainant_birth_date.isoformat(),
             "nationality": complaint.complainant_nationality, "address": complaint.complainant_address,
             "country": complaint.complainant_country, "phone": complaint.complainant_phone,
             "email": complaint.complainant_email}

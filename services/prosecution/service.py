@@ -19,6 +19,8 @@ from sqlalchemy.orm import selectinload
 from services.common.db import Database, utcnow
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.liveness import Liveness
+from services.common.logs import LogContext, bind_tracking_number
+from services.common.metrics import MetricsServer
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.common.phones import normalize_phone
 from services.prosecution import domain
@@ -53,6 +55,8 @@ def _validated(schema_class, data) -> dict:
 class ProsecutionService:
     name = "prosecution"
     liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
+    metrics = MetricsServer()  # METRICS_PORT: Prometheus scrapes it
+    log_context = LogContext(domain.normalize_tracking_code)
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
@@ -101,6 +105,7 @@ class ProsecutionService:
                         return self._receipt(existing, replayed=True)
         else:
             raise RuntimeError("could not allocate a tracking code")
+        bind_tracking_number(complaint.tracking_code)
         self.outbox.relay_pending()
         return self._receipt(complaint)
 
@@ -297,10 +302,11 @@ class ProsecutionService:
         """A sealed complainant's identity, for a chief prosecutor who says why; logged with the reason.
         The file stays sealed for everyone else."""
         actor = _validated(ActorSchema, actor)
-        data = _validated(UnsealRequest, {"reason": reason})
         if actor["role"] not in domain.UNSEALERS:
             raise NotFound()
         complaint = self._offices(actor, tracking_code)
+        # only once the file is the actor's: a refused reason must not tell that it exists
+        data = _validated(UnsealRequest, {"reason": reason})
         if not complaint.identity_sealed:
             raise TransitionRefused("not_sealed")
         self._log_access(actor, complaint, "unseal", data["reason"])

@@ -12,6 +12,10 @@ Each thread has its own connection; a lost connection is retried with backoff.
 With `--liveness-file` (or LIVENESS_FILE) the file's modification time is when the
 least recently alive thread last turned its loop on a live connection or took a message, so
 a Kubernetes exec probe (services.common.probe) restarts a consumer whose connection is dead.
+With `--metrics-port` (or METRICS_PORT) it serves Prometheus metrics at /metrics: complaints
+delivered, failed deliveries, malformed messages, delivery time and lag
+(services/routing/metrics.py), and the depth and consumers of its queues, read when scraped.
+Its log lines carry the tracking number of the complaint they are about (LOG_FORMAT=json: JSON).
 """
 import argparse
 import json
@@ -32,10 +36,14 @@ from services.common import config
 from services.common.db import make_engine, migrate
 from services.common.events import make_event
 from services.common.liveness import HeartbeatFile
+from services.common.logs import bind, configure_logging
+from services.common.metrics import ADMINISTRATION, BROKER_QUEUES, serve
 from services.common.outbox import event_exchange_name
 from services.routing import domain, topology
 from services.routing.directory import SHIPPED, read_entries
 from services.routing.inbox import DeliveryFailed, DirectoryInbox, WebhookInbox
+from services.routing.metrics import (COMPLAINTS_DELIVERED, CONSUMER_LAG_SECONDS, DELIVERY_FAILURES,
+                                      DELIVERY_SECONDS, MALFORMED_MESSAGES)
 from services.routing.models import Administration, Base
 from services.routing.schemas import RoutedComplaint
 
@@ -103,19 +111,32 @@ class AdministrationConsumer:
                 log.warning("connection lost (%r); reconnecting in %.1fs", exc, delay)
                 self.stopping.wait(delay)
 
+    def pause(self, seconds: float) -> None:
+        """Wait on the connection (its heartbeats go on), cut short by a stop (SIGTERM): the
+        message waiting for its retry goes back to the queue now rather than after the wait."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            self.connection.sleep(min(0.5, left))
+
     def on_message(self, channel, method, properties, body):
         # handling one message (a slow webhook, a retry's wait) may keep the loop from turning
         self.alive_at = time.time()
+        bind("consumer")
         try:
             complaint = RoutedComplaint().load(json.loads(body))
             complaint = RoutedComplaint().dump(complaint)
         except (ValueError, ValidationError) as exc:
             # a message that breaks the contract will never succeed: dead-letter it for an operator
             log.error("rejecting malformed message on %s: %r", method.routing_key, exc)
+            MALFORMED_MESSAGES.labels(topology.queue_name(method.routing_key)).inc()
             channel.basic_reject(method.delivery_tag, requeue=False)
             return
+        code = complaint["administration_code"]
+        bind("consumer", tracking_number=complaint["tracking_number"])
         try:
+            started = time.perf_counter()
             self.inbox.deliver(complaint)
+            DELIVERY_SECONDS.labels(code, self.inbox.name).observe(time.perf_counter() - started)
             channel.basic_publish(
                 event_exchange_name("routing"), "complaint.delivered",
                 json.dumps(delivered_event(complaint, self.inbox.name)),
@@ -124,17 +145,21 @@ class AdministrationConsumer:
         except (DeliveryFailed, OSError, pika.exceptions.UnroutableError,
                 pika.exceptions.NackError) as exc:
             # the administration's side (or the bus) did not take it: keep it queued, try later
+            DELIVERY_FAILURES.labels(code).inc()
             self.failures_in_a_row += 1
             delay = min(MAX_RETRY_DELAY, 2 ** self.failures_in_a_row) * random.uniform(0.5, 1)
             log.warning("%s not delivered to %s (%r); retrying in %.1fs",
                         complaint["tracking_number"], complaint["administration_code"], exc, delay)
-            self.connection.sleep(delay)
+            self.pause(delay)
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
         self.failures_in_a_row = 0
         channel.basic_ack(method.delivery_tag)
         self.delivered += 1
-        log.info("%s delivered to %s", complaint["tracking_number"], complaint["administration_code"])
+        COMPLAINTS_DELIVERED.labels(code, self.inbox.name).inc()
+        if properties.timestamp:  # when routing staged it (services.common.outbox)
+            CONSUMER_LAG_SECONDS.labels(code).observe(max(0, time.time() - properties.timestamp))
+        log.info("%s delivered to %s", complaint["tracking_number"], code)
 
 
 def report_liveness(consumers, heartbeat: HeartbeatFile) -> None:
@@ -171,10 +196,11 @@ def main(argv=None):
     parser.add_argument("--liveness-file", default=os.environ.get("LIVENESS_FILE") or None,
                         help="keep this file's time at the threads' last sign of life on a live "
                              "connection, for an exec probe (default: LIVENESS_FILE; unset: none)")
+    parser.add_argument("--metrics-port", type=int, default=os.environ.get("METRICS_PORT") or None,
+                        help="serve Prometheus metrics on this port at /metrics (default: METRICS_PORT; "
+                             "unset: none)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s consumer %(levelname)s %(message)s")
-    for chatty in ("pika", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging("consumer")
 
     codes = set(args.administration) | (all_codes() if args.all else set())
     if not codes:
@@ -185,6 +211,10 @@ def main(argv=None):
         root = args.inbox_dir or (config.var_dir() / "inbox")
         make_inbox = lambda: DirectoryInbox(root)  # noqa: E731
 
+    if args.metrics_port:
+        serve(args.metrics_port)
+        BROKER_QUEUES.watch("consumer", config.amqp_uri(),
+                            [(ADMINISTRATION, topology.queue_name(code)) for code in codes])
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

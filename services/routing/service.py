@@ -13,9 +13,13 @@ from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
+from services.common.logs import LogContext
+from services.common.metrics import (ADMINISTRATION, BROKER_QUEUES, DEAD_LETTERS, MetricsServer,
+                                     inc_after_commit, metrics_port)
 from services.common.outbox import Outbox as OutboxRelay, add_event, add_message
 from services.routing import domain, topology
 from services.routing.directory import FIELDS, load_shipped
+from services.routing.metrics import COMPLAINTS_ROUTED
 from services.routing.models import Administration, Base, Outbox, ProcessedEvent, RoutingDecision
 from services.routing.schemas import RoutedComplaint
 
@@ -25,17 +29,37 @@ class AdministrationQueues(DependencyProvider):
 
     Only on first use: a quorum queue is a Raft group of its own, and a hundred of them
     that no complaint has reached yet cost the broker for nothing.
+
+    While metrics are served, reports the depth and consumers of complaints.dead-letters and of
+    every administration's queue that existed when routing started or that it declared since
+    (a queue holds complaints only once routing declared it): an administration whose queue
+    has complaints and no consumer is one whose consumer is down.
     """
 
     def setup(self):
         self.amqp_uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
         self.declared = set()
+        self.existing = set()
 
     def start(self):
         database = next(ext for ext in self.container.dependencies if isinstance(ext, Database))
         with database.sessionmaker() as session:
             load_shipped(session)
             session.commit()
+            codes = set(session.scalars(select(Administration.code))) | {domain.TRIAGE}
+        if metrics_port(self.container.config):
+            queues = {topology.queue_name(code): code for code in codes}
+            self.existing = {queues[name] for name in BROKER_QUEUES.existing(self.amqp_uri, queues)}
+            BROKER_QUEUES.watch(self, self.amqp_uri, self._watched_queues)
+
+    def _watched_queues(self):
+        return [(DEAD_LETTERS, topology.DEAD_LETTER_QUEUE)] + [
+            (ADMINISTRATION, topology.queue_name(code)) for code in self.existing | self.declared]
+
+    def stop(self):
+        BROKER_QUEUES.unwatch(self)
+
+    kill = stop
 
     def ensure(self, codes):
         missing = set(codes) - self.declared
@@ -58,6 +82,8 @@ class AdministrationQueues(DependencyProvider):
 class RoutingService:
     name = "routing"
     liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
+    metrics = MetricsServer()  # METRICS_PORT: Prometheus scrapes it
+    log_context = LogContext()
 
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
@@ -144,6 +170,7 @@ class RoutingService:
             "submitted_at": complaint["submitted_at"].isoformat(), "reason": reason,
             "reopen_count": reopen_count})
         add_message(self.db, Outbox, topology.ROUTED_EXCHANGE, code, message)
+        inc_after_commit(self.db, COMPLAINTS_ROUTED.labels(code, reason))
         add_event(self.db, Outbox, "complaint.routed", {
             "tracking_number": event["tracking_number"], "administration_code": code,
             "triage": triage, "type": complaint["type"], "region": complaint["region"]})

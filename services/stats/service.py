@@ -6,6 +6,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.common.db import Database
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
+from services.common.logs import LogContext
+from services.common.metrics import MetricsServer
 from services.stats import counters, domain, reports
 from services.stats.models import Base, ComplaintFact, ProcessedEvent, ProsecutionStep
 
@@ -15,6 +17,8 @@ _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 class StatsService:
     name = "stats"
     liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
+    metrics = MetricsServer()  # METRICS_PORT: Prometheus scrapes it
+    log_context = LogContext()
 
     db = Database(Base.metadata)
 
