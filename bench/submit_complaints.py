@@ -172,6 +172,10 @@ def running_platform(postgres: str | None = None, **settings):
            "CHIKAYA_VAR_DIR": str(var), "GATEWAY_WORKERS": os.environ.get("GATEWAY_WORKERS", "2"),
            "GATEWAY_THREADS": os.environ.get("GATEWAY_THREADS", "4"), **settings}
     databases = create_databases(postgres, vhost, env) if postgres else []
+    if postgres and not env.get("PERSONAL_DATA_KEYS"):
+        # with a database URL the services are a deployment and refuse to start without a key
+        from cryptography.fernet import Fernet
+        env["PERSONAL_DATA_KEYS"] = Fernet.generate_key().decode()
     platform = subprocess.Popen([sys.executable, "scripts/run_platform.py"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
