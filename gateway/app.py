@@ -37,18 +37,7 @@ csrf = CSRFProtect()
 def persistent_secret_key() -> str:
     """A key made once and kept under var/, so restarts (and every gunicorn worker) share
     sessions without anyone writing a secret into the code."""
-    path = config.var_dir() / "gateway-secret-key"
-    if not path.exists():
-        candidate = path.with_name(f".{path.name}.{os.getpid()}")
-        candidate.write_text(secrets.token_urlsafe(48))
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, path)  # fails if another worker got there first; theirs wins
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return path.read_text().strip()
+    return config.kept_secret("gateway-secret-key", lambda: secrets.token_urlsafe(48).encode()).decode()
 
 
 def settings_from_environment() -> dict:

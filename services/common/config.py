@@ -52,3 +52,21 @@ def twilio_status_callback_url() -> str:
     return (os.environ.get("TWILIO_STATUS_CALLBACK_URL")
             or public_base_url().rstrip("/") + "/webhooks/twilio/status")
 
+
+
+def kept_secret(name: str, make) -> bytes:
+    """A secret of the embedded default, made once by `make()` (bytes) and kept in var/<name>
+    (0600), so that every process and restart of the laptop platform shares it.  Processes
+    starting together race to make it: the first file linked into place wins."""
+    path = var_dir() / name
+    if not path.exists():
+        candidate = path.with_name(f".{name}.{os.getpid()}")
+        candidate.write_bytes(make())
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)  # fails if another process got there first; theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return path.read_bytes().strip()

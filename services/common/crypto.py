@@ -49,18 +49,7 @@ def deployment() -> bool:
 
 def _persistent_key() -> bytes:
     """The embedded default's key, made once under var/ (every process of the laptop shares it)."""
-    path = config.var_dir() / KEY_FILE
-    if not path.exists():
-        candidate = path.with_name(f".{path.name}.{os.getpid()}")
-        candidate.write_bytes(Fernet.generate_key())
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, path)  # fails if another process got there first; theirs wins
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return path.read_bytes().strip()
+    return config.kept_secret(KEY_FILE, Fernet.generate_key)
 
 
 def _configured_keys(raw: str) -> list[bytes]:
