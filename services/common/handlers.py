@@ -13,6 +13,7 @@ from nameko.events import EventHandler
 from sqlalchemy.exc import IntegrityError
 
 from services.common import config
+from services.common.amqp import BROKER_GONE
 from services.common.db import utcnow
 from services.common.events import InvalidEvent, load_event, source_of
 from services.common.metrics import (BROKER_QUEUES, DEAD_LETTERS, EVENT_LAG_SECONDS, EVENT_RETRIES,
@@ -58,6 +59,20 @@ class ReliableEventHandler(EventHandler):
         super().kill()
 
     def handle_message_processed(self, message, result=None, exc_info=None):
+        try:
+            self._settle(message, exc_info)
+        except BROKER_GONE as exc:
+            # the broker dropped the connection (a restart): it has the message back and
+            # delivers it again, and the handler takes it once (services/common/amqp.py)
+            log.warning("%s: %s not settled with the broker, it comes again: %r", self.method_name,
+                        self.event_type, exc)
+            try:
+                self.queue_consumer.requeue_message(message)  # in case only the parking failed
+            except BROKER_GONE:
+                pass
+
+    def _settle(self, message, exc_info):
+        """Ack, retry later, or park and ack."""
         if exc_info is None:
             self.queue_consumer.ack_message(message)
             return

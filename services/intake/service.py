@@ -3,12 +3,12 @@ import os
 
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import Timer, timer
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from services.common.amqp import rpc
 from services.common.db import Database, utcnow
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.handlers import consumes

@@ -7,10 +7,10 @@ import logging
 import time
 from datetime import timedelta
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select, update
 
+from services.common.amqp import rpc
 from services.common.db import Database, utcnow
 from services.common.handlers import consumes
 from services.common.liveness import Liveness

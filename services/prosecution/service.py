@@ -10,12 +10,12 @@ complainant's contact for the SMS and counts for statistics, nothing more.
 """
 from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from services.common.amqp import rpc
 from services.common.db import Database, utcnow
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.liveness import Liveness

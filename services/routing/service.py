@@ -3,12 +3,12 @@ import uuid
 
 from kombu import Connection, Exchange, Queue
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.common import config
+from services.common.amqp import rpc
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.common.handlers import consumes

@@ -1,8 +1,8 @@
 """Stats' nameko entrypoints: record each event's fact, move the counters by what the fact
 changed (same transaction), answer with the statistics."""
-from nameko.rpc import rpc
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common.amqp import rpc
 from services.common.db import Database
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
