@@ -22,7 +22,7 @@ run: install
 test: install
 	scripts/ensure-services.sh rabbitmq postgresql
 	scripts/ensure-chromium.sh
-	$(BIN)/nameko test tests -q -p no:cacheprovider
+	$(BIN)/python scripts/run_tests.py
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider --suppress-nameko-eventlet-notification
 
 bench: install
