@@ -6,9 +6,11 @@ the API show them through gateway.errors like any other.
 """
 import argparse
 import hashlib
+import math
 import re
 import secrets
 import sys
+import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -251,7 +253,8 @@ class LoginThrottle:
     """Failed sign-ins counted per (username, client address) with the `limits` library, in
     the store the tracking limit uses (RATELIMIT_STORAGE_URI: each process's memory by
     default, Redis to share one count): past `limit` (e.g. "5 per 15 minutes", a moving
-    window) that pair is refused until older failures age out.  Successes do not count."""
+    window) that pair is refused, the right password included, until older failures age out.
+    A success starts the count again."""
 
     def __init__(self, storage_uri: str, limit: str):
         self.strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
@@ -259,6 +262,11 @@ class LoginThrottle:
 
     def blocked(self, *key) -> bool:
         return not self.strategy.test(self.limit, "login", *key)
+
+    def seconds_to_wait(self, *key) -> int:
+        """Until the oldest failure ages out, which lets one more attempt in."""
+        reset_at = self.strategy.get_window_stats(self.limit, "login", *key).reset_time
+        return min(max(1, math.ceil(reset_at - time.time())), self.limit.get_expiry())
 
     def failed(self, *key) -> None:
         self.strategy.hit(self.limit, "login", *key)

@@ -10,6 +10,7 @@ from gateway.complaints import desk, unflatten
 from gateway.downloads import citizen_link
 from gateway.errors import InvalidBody
 from gateway.i18n import current_language
+from gateway.ratelimit import count_filing
 
 blueprint = Blueprint("api", __name__)
 
@@ -55,6 +56,7 @@ def body_fields() -> dict:
 def submit_complaint():
     """A JSON body, or a form with dotted field names and files named `attachments`."""
     receipt, _payload = desk().file(body_fields(), request.files.getlist("attachments"), current_language())
+    count_filing()
     return receipt, 201
 
 

@@ -53,6 +53,8 @@ def settings_from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH",
                                                  max_attachments * max_attachment_bytes + MIB)),
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # served over HTTPS (a deployment): the session cookie never travels over plain HTTP
+        "SESSION_COOKIE_SECURE": config.public_base_url().startswith("https://"),
         # the back office's accounts and API tokens; unset = SQLite var/gateway.db
         "GATEWAY_DATABASE_URL": os.environ.get("GATEWAY_DATABASE_URL"),
         # a back-office session ends after this many seconds without a request
@@ -68,6 +70,8 @@ def settings_from_environment() -> dict:
         # failed tracking attempts per client address (gateway.ratelimit), and where they are counted
         "TRACKING_RATE_LIMIT": os.environ.get("TRACKING_RATE_LIMIT", "20 per 10 minutes"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # complaints filed per client address through any channel (gateway.ratelimit); "off": no limit
+        "FILING_RATE_LIMIT": os.environ.get("FILING_RATE_LIMIT", "10 per hour"),
         # reverse proxies in front of the gateway whose X-Forwarded-For to believe (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         # the prosecution channel's captcha (gateway.captcha): how long a code can be answered, how
@@ -166,5 +170,6 @@ def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response

@@ -152,7 +152,8 @@ def login():
     key = (values["username"].strip().lower(), request.remote_addr)
     if throttle().blocked(*key):
         problem = _("Too many failed attempts. Wait a few minutes before trying again.")
-        return render_template("backoffice/login.html", values=values, problem=problem), 429
+        return render_template("backoffice/login.html", values=values, problem=problem), 429, \
+            {"Retry-After": str(throttle().seconds_to_wait(*key))}
     agent = accounts().authenticate(values["username"], request.form.get("password", ""))
     if agent is None:
         throttle().failed(*key)

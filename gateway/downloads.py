@@ -62,7 +62,7 @@ def attachment_response(blobs, attachment: dict) -> Response:
     response.content_length = attachment["size"]
     response.headers["Content-Disposition"] = content_disposition(attachment["filename"])
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'none'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -11,12 +11,14 @@ from functools import lru_cache
 
 from flask import current_app, jsonify, render_template, request
 from flask_babel import format_decimal, lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from marshmallow import fields as ma_fields, validate
 from nameko.exceptions import RpcTimeout, UnknownService
 from werkzeug import exceptions as http
 
 from gateway.i18n import format_size, is_api_request
+from gateway.ratelimit import is_filing_refusal
 from gateway.rpc import ServiceUnavailable
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.intake.schemas import ComplaintSubmission
@@ -63,6 +65,11 @@ class InvalidApiKey(Exception):
     """Open311 filing without one of the keys in OPEN311_API_KEYS, when some are set."""
 
 
+class TooManyFilings(http.TooManyRequests):
+    """More complaints from one client address than FILING_RATE_LIMIT allows: Flask-Limiter
+    raises one class for every limit, and `describe` tells this one apart."""
+
+
 UNAVAILABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
 
 _UNAVAILABLE = (503, "service_unavailable",
@@ -96,6 +103,9 @@ ERRORS = {
                                           "again and use the link shown there.")),
     LinkExpired: (410, "link_expired", _l("This download link has expired: links last a few minutes. "
                                           "Open your request's page again for a new one.")),
+    TooManyFilings: (429, "too_many_filings",
+                     _l("Too many complaints have been filed from your connection lately. "
+                        "Please wait a while before filing another one.")),
     http.TooManyRequests: (429, "too_many_attempts",
                            _l("Too many unsuccessful attempts from your connection. "
                               "Please wait a few minutes and try again.")),
@@ -125,6 +135,9 @@ FIELD_MESSAGES = {
     "file_too_large": _l("“%(filename)s” is too large: each file may be at most %(limit)s."),
     "file_type_not_allowed": _l("“%(filename)s” is not accepted: send a PDF, an image (JPEG, PNG, WEBP, GIF) "
                                 "or an office document (Word, Excel, PowerPoint, OpenDocument)."),
+    "file_empty": _l("“%(filename)s” is empty: choose the file again."),
+    "file_unpacks_too_large": _l("“%(filename)s” is not accepted: once opened it would take far more space "
+                                 "than a document does. Save it again or send it as a PDF."),
     "invalid_code": _l("A code has 2 to 24 upper-case letters, digits or underscores, and starts with a letter."),
     "reserved": _l("This code is reserved for the platform."),
     "already_exists": _l("An administration already has this code."),
@@ -177,6 +190,8 @@ FIELD_SPECIFIC_MESSAGES = {
 
 def describe(exc: BaseException) -> tuple[int, str, str]:
     """(HTTP status, error code, message in the user's language) of an exception."""
+    if isinstance(exc, RateLimitExceeded) and is_filing_refusal(exc):
+        exc = TooManyFilings()
     for cls in type(exc).__mro__:
         if cls in ERRORS:
             status, code, message = ERRORS[cls]

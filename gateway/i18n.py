@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import request
+from flask import current_app, request
 from flask_babel import Babel, format_decimal, get_locale, gettext as _
 
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
@@ -98,7 +98,8 @@ def _same_page_in(language: str) -> str:
 def _remember_language(response):
     asked = requested_language()
     if asked and not is_api_request() and request.cookies.get(COOKIE) != asked:
-        response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+        response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 

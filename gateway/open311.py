@@ -16,7 +16,9 @@ apps that speak it file and follow complaints unchanged, with its service discov
 
 Names and notes follow `?lang=ar|fr`, then Accept-Language, then Arabic.  Errors use the spec's
 format (`errors` of `code` and `description`): 404 for what does not exist, 403 for a missing
-or wrong api_key, 400 for anything else, the original HTTP status staying as the `code`.
+or wrong api_key, 429 past a rate limit (gateway.ratelimit: filing, and the lookup of one request
+by a number that opens nothing), 400 for anything else, the original HTTP status staying as the
+`code`.
 """
 import hmac
 import json
@@ -31,6 +33,7 @@ from gateway import labels
 from gateway.complaints import desk
 from gateway.errors import InvalidApiKey, NoSuchServiceRequest, NoSuchToken, UnknownServiceCode
 from gateway.i18n import LANGUAGE_NAMES, current_language
+from gateway.ratelimit import count_filing
 from services.common.errors import ValidationFailed
 from services.common.regions import regions
 from services.intake import domain
@@ -126,7 +129,7 @@ def error_response(body: dict, status: int) -> Response:
                   for field, messages in body["fields"].items() for message in messages]
     else:
         errors = [{"code": status, "description": body["message"]}]
-    return respond(response_format, "errors", errors, status if status in (403, 404) else 400)
+    return respond(response_format, "errors", errors, status if status in (403, 404, 429) else 400)
 
 
 # --- services
@@ -395,6 +398,7 @@ def file_request(response_format):
                         "email": form.get("email") or None, "phone": form.get("phone") or None},
     }
     receipt, _submission = desk().file(fields, [], current_language())
+    count_filing()
     return respond(response_format, "service_requests", [{
         "service_request_id": receipt["tracking_number"],
         "service_notice": _("This is the tracking number; it is also sent to the complainant by SMS or e-mail. "

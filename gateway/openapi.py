@@ -177,7 +177,8 @@ ERROR_RESPONSES = {
     "404": ("NotFound", _l("Nothing matches (the same answer for a wrong number and a wrong contact).")),
     "409": ("Refused", _l("The step is not possible at this stage; `reason` says why.")),
     "413": ("TooLarge", _l("The body is larger than allowed.")),
-    "429": ("TooManyAttempts", _l("Too many failed attempts from this address: wait a few minutes.")),
+    "429": ("TooManyAttempts", _l("Too many failed attempts, or too many complaints filed, from this address: "
+                                  "wait as many seconds as Retry-After says.")),
     "503": ("Unavailable", _l("A service behind the gateway does not answer: try again later.")),
 }
 
@@ -257,7 +258,7 @@ def operations(plugin: MarshmallowPlugin) -> dict[str, dict[str, dict]]:
             {"200": (_l("The directory."), _json({"type": "array", "items": Administration}))})},
         "/api/v1/complaints": {"post": _operation(
             citizens, _l("File a complaint, an observation or a suggestion"),
-            {"201": (_l("Filed: the tracking number."), _json(Receipt))}, ("400", "413"),
+            {"201": (_l("Filed: the tracking number."), _json(Receipt))}, ("400", "413", "429"),
             body={**_json(ComplaintRequest), **_form(plugin, ComplaintRequest, files="attachments")})},
         "/api/v1/complaints/{tracking_number}": {"get": _operation(
             citizens, _l("Follow a request: its status, deadline, messages and dated timeline"),

@@ -9,6 +9,7 @@ the prosecution service checks their office: another office's file is NotFound.
 from flask import current_app
 from marshmallow import ValidationError, fields as ma_fields, validate
 
+from gateway.complaints import REFUSED
 from gateway.errors import NoSuchProsecutionComplaint
 from gateway.rpc import CachedCall, RpcPool
 from gateway.uploads import discard, read_uploads, store_uploads
@@ -129,8 +130,10 @@ class ProsecutionDesk:
                                 "birth_date": filing["complainant"]["birth_date"].isoformat()}}
         try:
             receipt = self.pool.call("prosecution", "file_complaint", wire)
-        except BaseException:
-            discard(self.blobs, filing["attachments"])
+        except BaseException as exc:
+            # only a refusal frees the files: after a timeout the service may still file with them
+            if isinstance(exc, REFUSED):
+                discard(self.blobs, filing["attachments"])
             give_back()
             raise
         bind_tracking_number(receipt["tracking_code"])  # the rest of this request's log lines
@@ -160,7 +163,7 @@ class ProsecutionDesk:
         attachments = store_uploads(self.blobs, uploads)
         try:
             return self._complainants("add_documents", tracking_code, phone, attachments)
-        except BaseException:
+        except (*REFUSED, NoSuchProsecutionComplaint):
             discard(self.blobs, attachments)
             raise
 

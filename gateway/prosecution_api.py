@@ -18,6 +18,7 @@ from gateway.api import body_fields
 from gateway.captcha import TooManyCaptchas, image_png
 from gateway.i18n import current_language
 from gateway.prosecution import prosecution_desk
+from gateway.ratelimit import count_filing
 from services.common.errors import ValidationFailed
 
 blueprint = Blueprint("prosecution_api", __name__, url_prefix="/api/v1/prosecution")
@@ -94,6 +95,7 @@ def file_complaint():
         if not challenge or not answer:  # say it along with the other fields
             exc.errors.setdefault("captcha", ["required"])
         raise
+    count_filing()
     return receipt, 201
 
 

@@ -21,6 +21,7 @@ from gateway.complaints import unflatten
 from gateway.errors import UNAVAILABLE, describe, field_messages
 from gateway.i18n import LANGUAGE_NAMES, current_language
 from gateway.prosecution import prosecution_desk
+from gateway.ratelimit import count_filing, is_filing_refusal
 from gateway.sealing import Expired, Invalid, seal, unseal
 from gateway.web import mask_email, mask_phone
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
@@ -136,6 +137,7 @@ def send_complaint():
     except UNAVAILABLE as exc:
         status, _code, message = describe(exc)
         return _form(values, problem=message, files_dropped=_files_were_sent()), status
+    count_filing()
     session.pop(PASS, None)
     person = filing["complainant"]
     # the session cookie is only signed, so it carries the contacts already masked
@@ -202,8 +204,11 @@ def track():
 
 @blueprint.errorhandler(RateLimitExceeded)
 def too_many_attempts(exc):
-    """The follow form again (the only page limited), with what was typed."""
+    """The limited form again (filing or following), with what was typed; the captcha's pass is kept."""
     _status, _code, message = describe(exc)
+    if is_filing_refusal(exc):
+        return _form(compact_accused(request.form.to_dict()), problem=message,
+                     files_dropped=_files_were_sent()), 429
     return _index_page(request.form.to_dict(), problem=message), 429
 
 

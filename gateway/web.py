@@ -18,6 +18,7 @@ from gateway.downloads import citizen_link
 from gateway.errors import UNAVAILABLE, describe, field_messages
 from gateway.i18n import LANGUAGE_NAMES, current_language
 from gateway.portal_content import lifecycle_settings
+from gateway.ratelimit import count_filing, is_filing_refusal
 from gateway.sealing import Expired, Invalid, seal, unseal
 from services.common.errors import NotFound, TransitionRefused, ValidationFailed
 from services.common.regions import regions
@@ -54,6 +55,7 @@ def new_complaint():
     except UNAVAILABLE as exc:
         status, _code, message = describe(exc)
         return _complaint_form(values, problem=message, files_dropped=_files_were_sent()), status
+    count_filing()
     person = payload["complainant"]
     # the session cookie is only signed, so it carries the contacts already masked
     session["receipt"] = {
@@ -134,8 +136,10 @@ def track():
 
 @blueprint.errorhandler(RateLimitExceeded)
 def too_many_attempts(exc):
-    """The track form again (the only page limited), with what was typed."""
+    """The limited form again (filing or tracking), with what was typed."""
     _status, _code, message = describe(exc)
+    if is_filing_refusal(exc):
+        return _complaint_form(request.form.to_dict(), problem=message, files_dropped=_files_were_sent()), 429
     return _track_page(request.form.to_dict(), problem=message), 429
 
 

@@ -58,7 +58,6 @@ REFUSED = {
     "words.pdf": b"This is plain text pretending to be a PDF document.",
     "archive.docx": office_zip(("notes.txt", b"hello"), ("payload.bin", bytes(range(256)))),
     "page.pdf": b"<html><script>alert(1)</script></html>",
-    "empty.pdf": b"",
 }
 
 

@@ -16,7 +16,7 @@ from gateway.captcha import ALPHABET, LENGTH, TEST_ANSWER
 from services.common import config
 from tests.backoffice_support import PASSWORD, sign_in
 from tests.conftest import wait_for
-from tests.gateway_support import PDF, field_error
+from tests.gateway_support import PDF, field_error, stored_blobs
 from tests.helpers import rows
 from tests.prosecution_support import filing, prosecution  # noqa: F401 (a fixture)
 
@@ -218,6 +218,26 @@ def test_filing_with_two_accused_through_the_form(gateway, gateway_db, prosecuti
     assert followed.status_code == 303
     status_page = page(client.get(followed.headers["Location"] + "?lang=fr"))
     assert "Reçue par le parquet" in status_page and "preuve.pdf" in status_page
+
+
+def test_a_service_that_does_not_answer_keeps_the_files_it_may_still_take(
+        make_gateway, gateway_db, prosecution, var_dir, start_service):
+    """A timeout is no refusal: the filing waits in the service's queue with its files' keys,
+    so the files stay in the store until the service, back, files it with them."""
+    client = make_gateway(RPC_TIMEOUT=1).test_client()
+    pass_captcha(client, gateway_db)
+    assert 'name="facts_city"' in page(client.get("/prosecution/file?lang=fr"))  # the cities, now cached
+    prosecution.stop()
+    response = client.post("/prosecution/file?lang=fr",
+                           data={**form_fields(), "attachments": [(io.BytesIO(PDF), "preuve.pdf")]})
+    assert response.status_code == 503
+    [stored] = stored_blobs(var_dir)
+
+    from services.prosecution.service import ProsecutionService
+    start_service(ProsecutionService, DATABASE_URL=prosecution.db_url)
+    [attachment] = wait_for(lambda: rows(prosecution.db_url, "select blob_key from attachments"),
+                            message="the waiting filing taken")
+    assert stored.name in attachment["blob_key"] and stored.read_bytes() == PDF
 
 
 def test_a_missing_required_field_is_named_and_the_code_still_holds(gateway, gateway_db, prosecution):
