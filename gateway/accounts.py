@@ -250,29 +250,45 @@ class Accounts:
 
 
 class LoginThrottle:
-    """Failed sign-ins counted per (username, client address) with the `limits` library, in
-    the store the tracking limit uses (RATELIMIT_STORAGE_URI: each process's memory by
-    default, Redis to share one count): past `limit` (e.g. "5 per 15 minutes", a moving
-    window) that pair is refused, the right password included, until older failures age out.
-    A success starts the count again."""
+    """Failed sign-ins counted with the `limits` library, in the store the tracking limit uses
+    (RATELIMIT_STORAGE_URI: each process's memory by default, Redis to share one count), twice:
+    per (username, client address) against `limit` (e.g. "5 per 15 minutes", a moving window),
+    and per client address across every username against `address_limit` (e.g. "30 per 15
+    minutes"), so one address cannot spray a few passwords over many usernames.  Past either,
+    the sign-in is refused, the right password included, until older failures age out."""
 
-    def __init__(self, storage_uri: str, limit: str):
+    def __init__(self, storage_uri: str, limit: str, address_limit: str):
         self.strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self.limit = parse(limit)
+        self.address_limit = parse(address_limit)
 
-    def blocked(self, *key) -> bool:
-        return not self.strategy.test(self.limit, "login", *key)
+    def _counts(self, username: str, address: str) -> list:
+        """Each count a sign-in as `username` from `address` falls under: (limit, its key)."""
+        return [(self.limit, ("login", username, address)),
+                (self.address_limit, ("login-address", address))]
 
-    def seconds_to_wait(self, *key) -> int:
-        """Until the oldest failure ages out, which lets one more attempt in."""
-        reset_at = self.strategy.get_window_stats(self.limit, "login", *key).reset_time
-        return min(max(1, math.ceil(reset_at - time.time())), self.limit.get_expiry())
+    def _full(self, username: str, address: str) -> list:
+        return [(limit, key) for limit, key in self._counts(username, address)
+                if not self.strategy.test(limit, *key)]
 
-    def failed(self, *key) -> None:
-        self.strategy.hit(self.limit, "login", *key)
+    def blocked(self, username: str, address: str) -> bool:
+        return bool(self._full(username, address))
 
-    def succeeded(self, *key) -> None:
-        self.strategy.clear(self.limit, "login", *key)
+    def seconds_to_wait(self, username: str, address: str) -> int:
+        """Until the oldest failure of every full count ages out, which lets one more attempt in."""
+        waits = [min(max(1, math.ceil(self.strategy.get_window_stats(limit, *key).reset_time - time.time())),
+                     limit.get_expiry())
+                 for limit, key in self._full(username, address)]
+        return max(waits, default=1)  # default: the count aged out since blocked() said so
+
+    def failed(self, username: str, address: str) -> None:
+        for limit, key in self._counts(username, address):
+            self.strategy.hit(limit, *key)
+
+    def succeeded(self, username: str, address: str) -> None:
+        """Starts the pair's count again, not the address's: else a sprayer holding one valid
+        account would clear the address's failures by signing in with it now and then."""
+        self.strategy.clear(self.limit, "login", username, address)
 
 
 def main(argv=None) -> int:

@@ -61,6 +61,8 @@ def settings_from_environment() -> dict:
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("PERMANENT_SESSION_LIFETIME", 8 * 3600)),
         # failed back-office sign-ins allowed per username and client address (gateway.accounts)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes"),
+        # failed back-office sign-ins allowed per client address, whatever the usernames (password spraying)
+        "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "30 per 15 minutes"),
         # demo accounts on the embedded default (scripts/run_platform.py sets it)
         "CHIKAYA_DEMO": os.environ.get("CHIKAYA_DEMO", ""),
         # how long an attachment's download link works
@@ -134,7 +136,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         pass_lifetime=app.config["CAPTCHA_PASS_SECONDS"], rate_limit=app.config["CAPTCHA_RATE_LIMIT"],
         storage_uri=app.config["RATELIMIT_STORAGE_URI"], test_mode=app.config["CAPTCHA_TEST_MODE"])
     app.extensions["login_throttle"] = LoginThrottle(app.config["RATELIMIT_STORAGE_URI"],
-                                                     app.config["LOGIN_RATE_LIMIT"])
+                                                     app.config["LOGIN_RATE_LIMIT"],
+                                                     app.config["LOGIN_ADDRESS_RATE_LIMIT"])
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)

@@ -154,3 +154,36 @@ def test_failed_sign_ins_are_refused_past_the_limit_until_a_success_or_the_windo
     retry_after(refused, 15 * 60)
     # the password is not even looked at while refused: a refusal says nothing about it
     assert sign_in("guess").status_code == 429
+
+
+def test_failed_sign_ins_from_one_address_are_refused_past_the_address_limit_whatever_the_usernames(
+        make_gateway, monkeypatch):
+    monkeypatch.delenv("LOGIN_ADDRESS_RATE_LIMIT", raising=False)
+    assert settings_from_environment()["LOGIN_ADDRESS_RATE_LIMIT"] == "30 per 15 minutes"
+    app = make_gateway(LOGIN_RATE_LIMIT="3 per 15 minutes", LOGIN_ADDRESS_RATE_LIMIT="4 per 15 minutes")
+    add_account(app, "agent.cnss", "agent", "CNSS")
+    add_account(app, "agent.onee", "agent", "ONEE")
+    client = app.test_client()
+
+    def sign_in(username, password, language="fr", **options):
+        return client.post(f"/backoffice/login?lang={language}", data={"username": username, "password": password},
+                           **options)
+
+    # one guess on each of many usernames: no (username, address) pair comes near its own limit
+    assert [sign_in(username, "Printemps2026!").status_code
+            for username in ("agent.onee", "agent.rabat", "agent.fes")] == [401, 401, 401]
+    # the sprayer's own valid account signs in, and that does not start the address's count again
+    assert sign_in("agent.cnss", PASSWORD).status_code == 302
+    assert sign_in("agent.tanger", "Printemps2026!").status_code == 401  # the 4th failure from this address
+
+    refused = sign_in("agent.onee", PASSWORD)  # another account's right password, too late
+    assert refused.status_code == 429
+    assert "Trop de tentatives échouées" in page(refused)
+    retry_after(refused, 15 * 60)
+    refused = sign_in("agent.cnss", PASSWORD, language="ar")  # its pair has no failure, the address has
+    assert refused.status_code == 429
+    assert "محاولات فاشلة كثيرة" in page(refused)
+    retry_after(refused, 15 * 60)
+
+    # another address signs in as before
+    assert sign_in("agent.onee", PASSWORD, environ_base=OTHER_ADDRESS).status_code == 302

@@ -35,7 +35,8 @@ class Complaint(Base):
     complainant_phone: Mapped[str | None] = mapped_column(EncryptedText, nullable=True)
     personal_data_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(24), default="submitted")
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # indexed for the public search (public_requests: a date range, newest first)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # the answer deadline (see domain): first receipt, and the clock of the current round
     # (a reopening starts a new one); pauses while the administration waits for the citizen
