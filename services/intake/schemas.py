@@ -1,13 +1,14 @@
 """Intake's RPC payloads.  Validation errors are message codes (`required`, `too_long`, ...)
 that the gateway turns into sentences in the citizen's language.
 """
-from marshmallow import (EXCLUDE, Schema, ValidationError, fields, post_dump, post_load, pre_load,
-                         validate, validates, validates_schema)
+from marshmallow import (Schema, ValidationError, fields, post_dump, post_load, validate, validates,
+                         validates_schema)
 
 from services.common.regions import region_codes
+# AttachmentFile, AttachmentSchema and load too: intake's service takes them from here
+from services.common.schemas import (CODES, AttachmentFile, AttachmentSchema, ComplainantBase, StrippedSchema,
+                                     attachment_list, id_number_field, load, optional_email_field)
 from services.intake import domain
-
-CODES = {"required": "required", "null": "required", "invalid": "invalid", "type": "invalid"}
 
 
 def text(max_length: int, min_length: int = 1):
@@ -22,67 +23,18 @@ def choice(options):
                          validate=validate.OneOf(options, error="invalid_choice"))
 
 
-class StrippedSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def strip_strings(self, data, **_kwargs):
-        """Blank answers count as missing, so `"   "` is not a name."""
-        if not isinstance(data, dict):
-            return data
-        cleaned = {}
-        for key, value in data.items():
-            if isinstance(value, str):
-                value = value.strip()
-                if value == "":
-                    continue
-            cleaned[key] = value
-        return cleaned
-
-
-class ComplainantSchema(StrippedSchema):
+class ComplainantSchema(ComplainantBase):
     full_name = text(120, min_length=3)
     status = choice(domain.COMPLAINANT_STATUSES)
     id_type = choice(domain.ID_TYPES)
-    id_number = fields.String(required=True, error_messages=CODES,
-                              validate=validate.Regexp(r"^[A-Za-z0-9]{4,20}$", error="invalid_id_number"))
-    email = fields.Email(load_default=None, allow_none=True,
-                         error_messages={**CODES, "invalid": "invalid_email"},
-                         validate=validate.Length(max=254, error="too_long"))
+    id_number = id_number_field()
+    email = optional_email_field()
     phone = fields.String(load_default=None, allow_none=True, error_messages=CODES)
-
-    @validates("phone")
-    def phone_can_receive_sms(self, value, **_kwargs):
-        if value is not None and domain.normalize_phone(value) is None:
-            raise ValidationError("invalid_phone")
 
     @validates_schema(skip_on_field_errors=False)
     def needs_a_contact(self, data, **_kwargs):
         if not data.get("email") and not data.get("phone"):
             raise ValidationError("contact_required", field_name="contact")
-
-    @post_load
-    def normalize(self, data, **_kwargs):
-        if data.get("phone"):
-            data["phone"] = domain.normalize_phone(data["phone"])
-        if data.get("email"):
-            data["email"] = data["email"].lower()
-        data["id_number"] = data["id_number"].upper()
-        return data
-
-
-class AttachmentSchema(StrippedSchema):
-    blob_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9/_.-]{1,200}$"))
-    filename = text(200)
-    content_type = text(100)
-    size = fields.Integer(required=True, validate=validate.Range(min=1))
-    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-
-
-def attachment_list():
-    return fields.List(fields.Nested(AttachmentSchema), load_default=list,
-                       validate=validate.Length(max=5, error="too_many_files"))
 
 
 ADMINISTRATION_CODE = validate.Regexp(r"^[A-Z][A-Z0-9_]{1,23}$", error="invalid_choice")
@@ -105,26 +57,6 @@ class ComplaintSubmission(StrippedSchema):
     def known_region(self, value, **_kwargs):
         if value not in region_codes():
             raise ValidationError("invalid_choice")
-
-
-def flatten_errors(messages: dict, prefix: str = "") -> dict:
-    """marshmallow's nested errors as `{"complainant.email": ["invalid_email"]}`."""
-    flat = {}
-    for key, value in messages.items():
-        name = f"{prefix}{key}" if key != "_schema" else prefix.rstrip(".") or "_schema"
-        if isinstance(value, dict):
-            flat.update(flatten_errors(value, f"{name}."))
-        else:
-            flat.setdefault(name, []).extend(value)
-    return flat
-
-
-def load(schema_class, data) -> dict:
-    """The cleaned payload, or ValidationError with flattened message codes."""
-    try:
-        return schema_class().load(data if data is not None else {})
-    except ValidationError as exc:
-        raise ValidationError(flatten_errors(exc.messages)) from exc
 
 
 def load_submission(data: dict) -> dict:
@@ -236,14 +168,6 @@ class AttachmentReceipt(Schema):
     size = fields.Integer()
     sha256 = fields.String()
     message_id = fields.Integer(allow_none=True)  # None: filed with the complaint
-
-
-class AttachmentFile(Schema):
-    """What the gateway needs to serve an attachment."""
-    blob_key = fields.String()
-    filename = fields.String()
-    content_type = fields.String()
-    size = fields.Integer()
 
 
 class MessageView(Schema):

@@ -12,18 +12,15 @@ appeal, and `cities` the cities a court of first instance serves as `CODE|name_a
 separated by `;`.  A court whose code exists is updated (its cities replaced by the file's),
 a new code is added; a file with any invalid row changes nothing.
 """
-import argparse
-import csv
-import json
 import re
 import sys
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, selectinload
 
-from services.common import config
-from services.common.db import make_engine, migrate
+from services.common import directory
+from services.common.directory import InvalidDirectory
 from services.prosecution.domain import COURT_KINDS, directory_errors
 from services.prosecution.models import Base, City, Court
 
@@ -32,10 +29,6 @@ FIELDS = ("code", "kind", "name_ar", "name_fr", "office_ar", "office_fr", "appea
 NAME_FIELDS = ("name_ar", "name_fr", "office_ar", "office_fr")
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,39}$")
 NAME_MAX_LENGTH = 300
-
-
-class InvalidDirectory(ValueError):
-    pass
 
 
 def _cities_from_csv(cell: str) -> list[dict]:
@@ -84,14 +77,7 @@ def entry_errors(court: dict) -> list[str]:
 
 def read_entries(path: Path) -> list[dict]:
     """Courts of a .json or .csv file, each checked before any is used."""
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            entries = list(csv.DictReader(handle))
-    else:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(entries, list):
-        raise InvalidDirectory(f"{path}: expected a list of courts")
-    courts = [_clean(entry) for entry in entries]
+    courts = [_clean(entry) for entry in directory.read_rows(path, "courts")]
     problems = [f"entry {number}: {error}" for number, court in enumerate(courts, start=1)
                 for error in entry_errors(court)]
     if problems:
@@ -145,33 +131,14 @@ def load_shipped(session: Session) -> int:
     return added
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Manage the prosecution's directory of courts.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    importer = commands.add_parser("import", help="add or update courts from a CSV/JSON file")
-    importer.add_argument("file", type=Path)
-    commands.add_parser("list", help="print the directory as JSON")
-    args = parser.parse_args(argv)
+def listing(session: Session) -> list[dict]:
+    return as_entries(session.scalars(select(Court).options(selectinload(Court.cities)).order_by(Court.code)))
 
-    url = config.database_url("prosecution")
-    migrate("prosecution", url, Base.metadata)
-    engine = make_engine(url)
-    try:
-        with sessionmaker(bind=engine)() as session:
-            if args.command == "list":
-                courts = session.scalars(select(Court).options(selectinload(Court.cities)).order_by(Court.code))
-                json.dump(as_entries(courts), sys.stdout, ensure_ascii=False, indent=2)
-                return 0
-            try:
-                added, updated = upsert(session, read_entries(args.file))
-            except (InvalidDirectory, json.JSONDecodeError, OSError) as exc:
-                print(f"nothing imported: {exc}", file=sys.stderr)
-                return 1
-            session.commit()
-            print(f"{added} courts added, {updated} updated")
-    finally:
-        engine.dispose()
-    return 0
+
+def main(argv=None):
+    return directory.command(argv, service="prosecution", metadata=Base.metadata,
+                             description="Manage the prosecution's directory of courts.", noun="courts",
+                             read_entries=read_entries, upsert=upsert, listing=listing)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,14 @@ which the gateway turns into sentences next to each field in the complainant's l
 """
 from datetime import date
 
-from marshmallow import (EXCLUDE, Schema, ValidationError, fields, post_dump, post_load, pre_load,
-                         validate, validates, validates_schema)
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates, validates_schema
 
-from services.common.phones import normalize_phone
+# AttachmentFile and load too: the prosecution's service and the gateway take them from here
+from services.common.schemas import (CODES, AttachmentFile, AttachmentSchema, ComplainantBase, StrippedSchema,
+                                     attachment_list, id_number_field, load, optional_email_field)
 from services.prosecution import domain
 
-CODES = {"required": "required", "null": "required", "invalid": "invalid", "type": "invalid"}
 DATE_CODES = {**CODES, "invalid": "invalid_date"}
-ID_NUMBER = validate.Regexp(r"^[A-Za-z0-9]{4,20}$", error="invalid_id_number")
 CODE = validate.Regexp(r"^[A-Z][A-Z0-9_]{1,39}$", error="invalid_choice")
 
 
@@ -36,29 +35,10 @@ def past_date():
     return fields.Date(required=True, error_messages=DATE_CODES)
 
 
-class StrippedSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def strip_strings(self, data, **_kwargs):
-        """Blank answers count as missing, so `"   "` is not a name."""
-        if not isinstance(data, dict):
-            return data
-        cleaned = {}
-        for key, value in data.items():
-            if isinstance(value, str):
-                value = value.strip()
-                if value == "":
-                    continue
-            cleaned[key] = value
-        return cleaned
-
-
-class ComplainantSchema(StrippedSchema):
+class ComplainantSchema(ComplainantBase):
     status = choice(domain.COMPLAINANT_STATUSES)
     id_type = choice(domain.ID_TYPES)
-    id_number = fields.String(required=True, error_messages=CODES, validate=ID_NUMBER)
+    id_number = id_number_field()
     first_name = text(80, min_length=2)
     last_name = text(80, min_length=2)
     birth_date = past_date()
@@ -67,26 +47,12 @@ class ComplainantSchema(StrippedSchema):
     country = text(80, min_length=2)  # of residence
     # required: the tracking code and every step are sent to it by SMS
     phone = fields.String(required=True, error_messages=CODES)
-    email = fields.Email(load_default=None, allow_none=True, error_messages={**CODES, "invalid": "invalid_email"},
-                         validate=validate.Length(max=254, error="too_long"))
-
-    @validates("phone")
-    def phone_can_receive_sms(self, value, **_kwargs):
-        if normalize_phone(value) is None:
-            raise ValidationError("invalid_phone")
+    email = optional_email_field()
 
     @validates("birth_date")
     def born_in_the_past(self, value, **_kwargs):
         if value >= date.today() or value.year < 1900:
             raise ValidationError("invalid_date")
-
-    @post_load
-    def normalize(self, data, **_kwargs):
-        data["phone"] = normalize_phone(data["phone"])
-        if data.get("email"):
-            data["email"] = data["email"].lower()
-        data["id_number"] = data["id_number"].upper()
-        return data
 
 
 class AccusedSchema(StrippedSchema):
@@ -116,19 +82,6 @@ class AccusedSchema(StrippedSchema):
         return data
 
 
-class AttachmentSchema(StrippedSchema):
-    blob_key = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9/_.-]{1,200}$"))
-    filename = text(200)
-    content_type = text(100)
-    size = fields.Integer(required=True, validate=validate.Range(min=1))
-    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-
-
-def attachment_list():
-    return fields.List(fields.Nested(AttachmentSchema), load_default=list,
-                       validate=validate.Length(max=5, error="too_many_files"))
-
-
 class ComplaintFiling(StrippedSchema):
     category = choice(tuple(domain.CATEGORIES))
     facts_date = past_date()
@@ -155,26 +108,6 @@ class ComplaintFiling(StrippedSchema):
     def sealing_only_for_corruption(self, data, **_kwargs):
         if data["identity_sealed"] and data["category"] not in domain.SEALABLE_CATEGORIES:
             raise ValidationError("sealing_not_offered", field_name="identity_sealed")
-
-
-def flatten_errors(messages: dict, prefix: str = "") -> dict:
-    """marshmallow's nested errors as `{"accused.1.legal_name": ["required"]}`."""
-    flat = {}
-    for key, value in messages.items():
-        name = f"{prefix}{key}" if key != "_schema" else prefix.rstrip(".") or "_schema"
-        if isinstance(value, dict):
-            flat.update(flatten_errors(value, f"{name}."))
-        else:
-            flat.setdefault(name, []).extend(value)
-    return flat
-
-
-def load(schema_class, data) -> dict:
-    """The cleaned payload, or ValidationError with flattened message codes."""
-    try:
-        return schema_class().load(data if data is not None else {})
-    except ValidationError as exc:
-        raise ValidationError(flatten_errors(exc.messages)) from exc
 
 
 # --- what staff send with an action (domain.ACTIONS)
@@ -259,14 +192,6 @@ class AttachmentReceipt(Schema):
     content_type = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
-
-
-class AttachmentFile(Schema):
-    """What the gateway needs to serve an attachment."""
-    blob_key = fields.String()
-    filename = fields.String()
-    content_type = fields.String()
-    size = fields.Integer()
 
 
 class AccusedView(Schema):

@@ -8,17 +8,14 @@ supervisor_email and contact_language (ar or fr: the language of the messages ab
 An entry whose code exists is updated, a new code is added; a file with any invalid row
 changes nothing.
 """
-import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from services.common import config
-from services.common.db import make_engine, migrate
+from services.common import directory
+from services.common.directory import InvalidDirectory
 from services.routing.domain import (CONTACT_FIELDS, CONTACT_LANGUAGES, KINDS, NAME_MAX_LENGTH, administration_errors, clean_contacts,
                                      contacts_errors)
 from services.routing.models import Administration, Base
@@ -37,10 +34,6 @@ PROBLEMS = {
 }
 
 
-class InvalidDirectory(ValueError):
-    pass
-
-
 def describe(field: str, value: str, problem) -> str:
     """One of administration_errors' problems (a code, or a code and its parameters) in words."""
     code = problem if isinstance(problem, str) else problem[0]
@@ -49,13 +42,7 @@ def describe(field: str, value: str, problem) -> str:
 
 def read_entries(path: Path) -> list[dict]:
     """Entries of a .json (array of objects) or .csv file, all checked before any is used."""
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            entries = list(csv.DictReader(handle))
-    else:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(entries, list):
-        raise InvalidDirectory(f"{path}: expected a list of administrations")
+    entries = directory.read_rows(path, "administrations")
     problems, seen = [], set()
     for number, raw in enumerate(entries, start=1):
         entry = {key: str(raw.get(key) or "").strip() for key in FIELDS}
@@ -96,33 +83,15 @@ def load_shipped(session: Session) -> int:
     return added
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Manage routing's directory of administrations.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    importer = commands.add_parser("import", help="add or update administrations from a CSV/JSON file")
-    importer.add_argument("file", type=Path)
-    commands.add_parser("list", help="print the directory as JSON")
-    args = parser.parse_args(argv)
+def listing(session: Session) -> list[dict]:
+    rows = session.scalars(select(Administration).order_by(Administration.code))
+    return [{key: getattr(row, key) for key in FIELDS + CONTACT_FIELDS} for row in rows]
 
-    url = config.database_url("routing")
-    migrate("routing", url, Base.metadata)
-    engine = make_engine(url)
-    with sessionmaker(bind=engine)() as session:
-        if args.command == "list":
-            rows = session.scalars(select(Administration).order_by(Administration.code))
-            json.dump([{key: getattr(row, key) for key in FIELDS + CONTACT_FIELDS} for row in rows],
-                      sys.stdout, ensure_ascii=False, indent=2)
-            return 0
-        try:
-            entries = read_entries(args.file)
-        except (InvalidDirectory, json.JSONDecodeError, OSError) as exc:
-            print(f"nothing imported: {exc}", file=sys.stderr)
-            return 1
-        added, updated = upsert(session, entries)
-        session.commit()
-        print(f"{added} administrations added, {updated} updated")
-    engine.dispose()
-    return 0
+
+def main(argv=None):
+    return directory.command(argv, service="routing", metadata=Base.metadata,
+                             description="Manage routing's directory of administrations.", noun="administrations",
+                             read_entries=read_entries, upsert=upsert, listing=listing)
 
 
 if __name__ == "__main__":
