@@ -14,7 +14,7 @@ from flask_babel import format_decimal, lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from marshmallow import fields as ma_fields, validate
-from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
 from werkzeug import exceptions as http
 
 from gateway.i18n import format_size, is_api_request
@@ -71,6 +71,9 @@ class TooManyFilings(http.TooManyRequests):
 
 
 UNAVAILABLE = (ServiceUnavailable, RpcTimeout, UnknownService)
+# what a service raises when its database cannot be reached (SQLAlchemy's names): the service is
+# there but cannot serve for a moment, and the citizen should try again, not read "our fault"
+DATABASE_GONE = {"OperationalError", "InterfaceError", "DisconnectionError"}
 
 _UNAVAILABLE = (503, "service_unavailable",
                 _l("The service is unavailable for a moment. Please try again in a few minutes."))
@@ -192,6 +195,8 @@ def describe(exc: BaseException) -> tuple[int, str, str]:
     """(HTTP status, error code, message in the user's language) of an exception."""
     if isinstance(exc, RateLimitExceeded) and is_filing_refusal(exc):
         exc = TooManyFilings()
+    if isinstance(exc, RemoteError) and exc.exc_type in DATABASE_GONE:
+        return _UNAVAILABLE[0], _UNAVAILABLE[1], str(_UNAVAILABLE[2])
     for cls in type(exc).__mro__:
         if cls in ERRORS:
             status, code, message = ERRORS[cls]

@@ -13,6 +13,14 @@ def rows(url, sql, **params):
     return result
 
 
+def execute(url, sql, **params) -> None:
+    """One statement on a service's database, committed."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(sql), params)
+    engine.dispose()
+
+
 def listen(amqp_uri, exchange_name, routing_key):
     """A durable queue of the test's own, bound like a consumer's would be."""
     exchange = Exchange(exchange_name, type="topic", durable=True)

@@ -6,7 +6,7 @@ from services.common.blobs import LocalBlobStore
 from tests.conftest import wait_for
 from tests.factories import valid_submission
 from tests.gateway_support import EXE, PDF, PNG, complaints_in_intake, multipart, stored_blobs
-from tests.helpers import rows
+from tests.helpers import execute, rows
 
 
 def test_health_and_the_directory(client):
@@ -193,6 +193,27 @@ def test_a_service_that_does_not_answer_gives_503_and_keeps_what_it_may_still_ta
     [attachment] = wait_for(lambda: rows(intake.db_url, "select blob_key from attachments"),
                             message="the waiting filing taken")
     assert stored.name in attachment["blob_key"] and stored.read_bytes() == PDF
+
+
+def test_a_service_whose_database_is_away_gives_503_and_files_nothing(intake, routing, rabbit_config, var_dir):
+    """The citizen is told to try again, as when a service does not answer, not that we failed."""
+    app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True})
+    client = app.test_client()
+    assert client.get("/api/v1/administrations").status_code == 200  # directory cached
+    database = intake.db_url.rpartition("/")[2]
+    admin = f"{intake.db_url.rpartition('/')[0]}/postgres"
+    execute(admin, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+    execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name", name=database)
+    try:
+        response = client.post("/api/v1/complaints?lang=fr", json=valid_submission())
+    finally:
+        execute(admin, f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+    assert response.status_code == 503, response.json
+    assert response.json["error"] == "service_unavailable"
+    assert response.json["message"] == ("Le service est momentanément indisponible. "
+                                        "Veuillez réessayer dans quelques minutes.")
+    assert complaints_in_intake(intake) == [] and stored_blobs(var_dir) == []
+    app.extensions["complaint_desk"].pool.close()
 
 
 def test_an_unreachable_broker_gives_503(var_dir):

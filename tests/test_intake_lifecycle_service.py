@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from sqlalchemy import create_engine, text
 
 from services.common.crypto import decrypt
 from services.common.db import utcnow
@@ -17,7 +16,7 @@ from services.common.events import load_event, make_event
 from services.intake.service import IntakeService
 from tests.conftest import wait_for
 from tests.factories import valid_submission
-from tests.helpers import listen, rows, take
+from tests.helpers import execute, listen, rows, take
 
 CONTACT = "0612345678"
 CNSS_AGENT = {"id": "11", "name": "Nadia Bennani", "role": "agent", "administration_code": "CNSS"}
@@ -36,13 +35,6 @@ def attachment(name="piece.pdf"):
 def call(container, method, *args, **kwargs):
     with entrypoint_hook(container, method) as hook:
         return hook(*args, **kwargs)
-
-
-def execute(url, sql, **params):
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(sql), params)
-    engine.dispose()
 
 
 def set_columns(intake, number, assignments):

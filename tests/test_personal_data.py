@@ -25,7 +25,7 @@ from services.prosecution.service import ProsecutionService
 from tests.backoffice_support import PASSWORD, add_account, sign_in
 from tests.conftest import wait_for
 from tests.factories import valid_submission
-from tests.helpers import rows
+from tests.helpers import execute, rows
 from tests.prosecution_support import CLERK, filing, prosecution  # noqa: F401 (a fixture)
 
 # what the filings below hold that identifies someone, in any form it is stored in
@@ -37,13 +37,6 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 def call(container, method, *args):
     with entrypoint_hook(container, method) as entrypoint:
         return entrypoint(*args)
-
-
-def execute(url, sql, **params):
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(sql), params)
-    engine.dispose()
 
 
 def everything_stored(url) -> str:

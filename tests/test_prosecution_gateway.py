@@ -9,7 +9,6 @@ import re
 import wave
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from gateway.app import create_app
 from gateway.captcha import ALPHABET, LENGTH, TEST_ANSWER
@@ -17,7 +16,7 @@ from services.common import config
 from tests.backoffice_support import PASSWORD, sign_in
 from tests.conftest import wait_for
 from tests.gateway_support import PDF, field_error, stored_blobs
-from tests.helpers import rows
+from tests.helpers import execute, rows
 from tests.prosecution_support import filing, prosecution  # noqa: F401 (a fixture)
 
 
@@ -58,13 +57,6 @@ def challenge_on(text: str) -> str:
 def answer_of(gateway_db, challenge: str) -> str:
     """What the image shows (the test reads it where a person would look at the picture)."""
     return rows(gateway_db, "select answer from captcha_challenges where id = :id", id=challenge)[0]["answer"]
-
-
-def execute(url, sql, **params) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(sql), params)
-    engine.dispose()
 
 
 def pass_captcha(client, gateway_db) -> None:
