@@ -1,7 +1,9 @@
 """Intake in a real nameko container, on this run's vhost and a fresh PostgreSQL database."""
+import eventlet
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy.orm import sessionmaker
 
 from services.common.crypto import decrypt
@@ -29,6 +31,24 @@ def test_submit_commits_the_complaint_and_publishes_it(intake, amqp_uri):
     event = load_event("complaint.submitted", message.decode())
     assert event["tracking_number"] == receipt["tracking_number"]
     assert message.properties["delivery_mode"] == 2
+
+
+def test_filings_at_once_publish_each_event_once(intake, amqp_uri, rabbit_config):
+    """Writers that find the outbox relay busy leave their rows to it: none lost, none sent twice."""
+    queue = listen(amqp_uri, "intake.events", "complaint.submitted")
+
+    def file_one(_):
+        # an RPC proxy each (entrypoint_hook would hand every caller the first worker's answer)
+        with ServiceRpcProxy("intake", rabbit_config) as service:
+            return service.submit(valid_submission())["tracking_number"]
+
+    numbers = list(eventlet.GreenPool(12).imap(file_one, range(12)))
+    wait_for(lambda: not rows(intake.db_url, "select id from outbox"), message="outbox relayed")
+    published = []
+    while (message := take(amqp_uri, queue.name)) is not None:
+        published.append(load_event("complaint.submitted", message)["tracking_number"])
+    assert len(set(numbers)) == 12
+    assert sorted(published) == sorted(numbers)
 
 
 def test_an_event_nobody_listens_to_yet_waits_in_the_outbox(intake):

@@ -61,7 +61,8 @@ def test_answer_rate_reopen_transfer_and_scope(platform):
     act(platform, cnss, number, "acknowledge")
     act(platform, cnss, number, "answer", **{"answer.text": "Votre pension sera versée le 5 du mois."})
     wait_for(lambda: platform.sent("sms", number, "complaint_answered"), message="the answer's SMS")
-    assert platform.sent("email", number, "complaint_answered")
+    # notify settles the SMS, then sends the e-mail
+    wait_for(lambda: platform.sent("email", number, "complaint_answered"), message="the answer's e-mail")
 
     rated = requests.post(f"{base}/api/v1/complaints/{number}/rating", timeout=10,
                           json={"contact": CONTACT, "score": 2, "comment": "Réponse vague"})

@@ -10,7 +10,7 @@ import eventlet
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common import config
 from services.common.amqp import BROKER_GONE
@@ -107,6 +107,17 @@ class ReliableEventHandler(EventHandler):
                   self._parking.name, exc_info[1])
 
 
+def _claim(session, processed_model, consumer: str, event_id: str) -> bool:
+    """Write the processed-event row in the handler's transaction, one statement; False if the
+    row is there already.  A concurrent delivery of the same event waits on the row's key until
+    this transaction ends, then finds it (committed) or takes its place (rolled back)."""
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    claimed = session.execute(dialect_insert(processed_model.__table__)
+                              .values(consumer=consumer, event_id=event_id, processed_at=utcnow())
+                              .on_conflict_do_nothing())
+    return claimed.rowcount == 1
+
+
 def consumes(event_name: str, processed_model):
     """Decorate `method(self, event)` to handle `event_name` exactly once.
 
@@ -121,20 +132,12 @@ def consumes(event_name: str, processed_model):
             event = load_event(event_name, payload)
             session = self.db
             consumer = f"{self.name}.{method.__name__}"
-            key = (consumer, str(event["event_id"]))
-            if session.get(processed_model, key) is not None:
-                return
+            if not _claim(session, processed_model, consumer, str(event["event_id"])):
+                return  # handled before (this is a redelivery)
             lag = (utcnow() - event["occurred_at"]).total_seconds()
             EVENT_LAG_SECONDS.labels(self.name, event_name).observe(max(0.0, lag))
-            session.add(processed_model(consumer=key[0], event_id=key[1]))
             method(self, event)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()  # a concurrent delivery of the same event won the race
-                if session.get(processed_model, key) is None:
-                    raise
-                return
+            session.commit()
             if staged_messages(session):
                 self.outbox.relay_pending()
 

@@ -6,7 +6,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer, timer
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from services.common.amqp import rpc
 from services.common.db import Database, utcnow
@@ -86,11 +86,8 @@ class IntakeService:
             data = load_submission(payload)
         except ValidationError as exc:
             raise ValidationFailed(exc.messages)
-        if data["client_reference"]:
-            existing = self.db.scalar(select(Complaint).where(
-                Complaint.client_reference == data["client_reference"]))
-            if existing is not None:
-                return self._receipt(existing, replayed=True)
+        # a client_reference filed before is recognised by its unique constraint, so a new
+        # filing (nearly all of them) costs no extra query
         for _attempt in range(3):
             complaint = self._new_complaint(data)
             try:
@@ -120,11 +117,11 @@ class IntakeService:
             language=data["language"], complainant_full_name=person["full_name"],
             complainant_status=person["status"], complainant_id_type=person["id_type"],
             complainant_id_number=person["id_number"], complainant_email=person["email"],
-            complainant_phone=person["phone"], status="submitted")
+            complainant_phone=person["phone"], status="submitted", submitted_at=utcnow())
         complaint.attachments = [Attachment(**attachment) for attachment in data["attachments"]]
         complaint.timeline = [TimelineEntry(status="submitted", at=complaint.submitted_at)]
+        # written with its event in one flush, at the commit (where a collision is caught)
         self.db.add(complaint)
-        self.db.flush()
         add_event(self.db, Outbox, "complaint.submitted", {
             "tracking_number": complaint.tracking_number,
             "type": complaint.type,
@@ -567,15 +564,23 @@ class IntakeService:
                             days_left=domain.days_left(complaint, now))
         self._commit()
 
-    # --- routing's events
+    # --- routing's and notify's events: each comes back for every complaint, so each loads
+    # only what it needs (no personal data to decrypt) and writes only what changed
 
-    def _complaint(self, tracking_number):
-        return self.db.scalar(select(Complaint).where(Complaint.tracking_number == tracking_number)
-                              .with_for_update())
+    def _routing_stage(self, tracking_number):
+        """The complaint, locked, with only the columns routing's events read (domain.routed,
+        domain.delivered); the columns they set need not be loaded."""
+        complaint = self.db.scalar(
+            select(Complaint).where(Complaint.tracking_number == tracking_number)
+            .options(load_only(Complaint.status, Complaint.administration_code, Complaint.received_at))
+            .with_for_update())
+        if complaint is None:
+            raise LookupError(f"no complaint {tracking_number}")  # retried, then parked
+        return complaint
 
     @consumes("complaint.routed", ProcessedEvent)
     def on_routed(self, event):
-        complaint = self._complaint(event["tracking_number"])
+        complaint = self._routing_stage(event["tracking_number"])
         domain.routed(complaint, event["administration_code"], event["triage"])
         self._add_to_timeline(complaint, status="triage" if event["triage"] else "routed",
                               at=event["occurred_at"],
@@ -583,16 +588,19 @@ class IntakeService:
 
     @consumes("complaint.delivered", ProcessedEvent)
     def on_delivered(self, event):
-        complaint = self._complaint(event["tracking_number"])
+        complaint = self._routing_stage(event["tracking_number"])
         domain.delivered(complaint, event["administration_code"], event["occurred_at"], self.settings)
         self._add_to_timeline(complaint, status="received", at=event["occurred_at"],
                               detail={"administration_code": event["administration_code"]})
 
     @consumes("notification.sent", ProcessedEvent)
     def on_notification_sent(self, event):
-        complaint = self._complaint(event["tracking_number"])
-        self._add_to_timeline(complaint, event="notification_sent", at=event["occurred_at"],
-                              detail={"channel": event["channel"], "template": event["template"]})
+        # one INSERT finds the complaint by its number; with no such complaint, complaint_id is
+        # NULL and the NOT NULL constraint fails the handler (retried, then parked)
+        complaint_id = (select(Complaint.id).where(Complaint.tracking_number == event["tracking_number"])
+                        .scalar_subquery())
+        self.db.add(TimelineEntry(complaint_id=complaint_id, event="notification_sent", at=event["occurred_at"],
+                                  detail={"channel": event["channel"], "template": event["template"]}))
 
     @timer(interval=1)
     def relay_outbox(self):

@@ -116,10 +116,11 @@ class NotifyService:
 
         The queued deliveries, each with its first attempt begun, commit together with the
         processed-event row BEFORE any provider is called, so a redelivered event finds that
-        row and sends nothing again (a concurrent duplicate fails on that commit and its retry
-        finds the row).  Each attempt then settles in its own commit, with its notification.sent
-        event; @consumes relays those events after returning.  If this worker dies before an
-        attempt settles, the attempt's lease runs out and retry_due_deliveries takes it over.
+        row and sends nothing again (a concurrent duplicate waits on that row until the commit,
+        then finds it: services/common/handlers.py).  Each attempt then settles in its own
+        commit, with its notification.sent event; @consumes relays those events after
+        returning.  If this worker dies before an attempt settles, the attempt's lease runs out
+        and retry_due_deliveries takes it over.
         """
         deliveries = [self._queue(message) for message in messages]
         self.db.commit()
