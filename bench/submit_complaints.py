@@ -3,8 +3,11 @@
 
 Prints throughput and p50/p95/p99 latency for both; for the whole pipeline (from the HTTP
 call to the complaint in the ministry consumer's inbox and the citizen's SMS recorded) the
-p50/p95/p99 latency and the throughput; and the broker connections before and after (the
-gateway must reuse its RPC connections, not open one per request).
+p50/p95/p99 latency and the throughput; the CPU time each process of the platform spent per
+complaint while the measured requests went through the whole pipeline (utime + stime from
+/proc; PostgreSQL and RabbitMQ not counted), the steady figure on a machine shared with other
+work; and the broker connections before and after (the gateway must reuse its RPC connections,
+not open one per request).
 
     make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16 [--postgres]
 """
@@ -148,6 +151,62 @@ def drop_databases(server_url: str, names: list[str]) -> None:
     connection.close()
 
 
+def descendants(pid: int) -> list[int]:
+    try:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children + [grandchild for child in children for grandchild in descendants(child)]
+
+
+def process_name(pid: int) -> str:
+    """What a process of `make run` is: a service, the consumer, the gateway (gunicorn), the launcher."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+    except OSError:
+        return "?"
+    for argument in arguments:
+        if argument.startswith("services.") and argument.endswith(".service"):
+            return argument.split(".")[1]
+    if "services.routing.consumer" in arguments:
+        return "consumer"
+    if any("gateway.wsgi" in argument for argument in arguments):
+        return "gateway"
+    return "launcher" if any("run_platform" in argument for argument in arguments) else Path(arguments[0]).name
+
+
+def cpu_seconds(root: int) -> dict:
+    """CPU seconds (user + system) used so far by each process under `root`, by pid."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in descendants(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (process_name(pid), (int(fields[11]) + int(fields[12])) / ticks)
+    return used
+
+
+def cpu_per_complaint(before: dict, after: dict, complaints: int) -> dict:
+    """Milliseconds of CPU per complaint, by process name, between two `cpu_seconds`."""
+    spent = {}
+    for pid, (name, seconds) in after.items():
+        if pid in before:
+            spent[name] = spent.get(name, 0.0) + (seconds - before[pid][1]) * 1000 / complaints
+    return dict(sorted(spent.items(), key=lambda item: -item[1]))
+
+
+def drained(inbox: Path, sms_log: Path, expected: int, timeout: float = 300) -> float:
+    """Seconds until `expected` complaints are in the inbox with their SMS recorded."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and (
+            len(list(inbox.glob("*.json"))) < expected or not sms_log.exists()
+            or len(sms_log.read_text("utf-8").splitlines()) < expected):
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def new_vhost() -> str:
     """A RabbitMQ vhost of its own for one run, deleted by `delete_vhost`."""
     vhost = f"chikaya-bench-{uuid.uuid4().hex[:8]}"
@@ -182,7 +241,8 @@ def running_platform(postgres: str | None = None, **settings):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
-        yield {"url": f"http://127.0.0.1:{port}", "port": port, "var": var, "vhost": vhost, "env": env}
+        yield {"url": f"http://127.0.0.1:{port}", "port": port, "var": var, "vhost": vhost, "env": env,
+               "pid": platform.pid}
     finally:
         platform.send_signal(signal.SIGINT)
         platform.wait(timeout=60)
@@ -207,20 +267,16 @@ def main():
             wait_http(f"http://127.0.0.1:{bare_port}/api/v1/complaints")
             # warm up at full concurrency: each gateway thread borrows its RPC proxy, caches fill
             warm_up = load(url, WARM_UP, args.concurrency)
+            inbox, sms_log = var / "inbox" / "CNSS", var / "outbox" / "sms.jsonl"
+            drained(inbox, sms_log, len(warm_up["sent_at"]))  # so the CPU measured is the run's alone
             connections_before = broker_connections(vhost)
+            cpu_before = cpu_seconds(platform["pid"])
             api = load(url, args.requests, args.concurrency)
             connections_after = broker_connections(vhost)
-            started = time.monotonic()
-            inbox = var / "inbox" / "CNSS"
             expected = len(warm_up["sent_at"]) + len(api["sent_at"])  # those that were filed
-            while len(list(inbox.glob("*.json"))) < expected and time.monotonic() - started < 300:
-                time.sleep(0.2)
-            drained = time.monotonic() - started
+            drain = drained(inbox, sms_log, expected)
+            cpu = cpu_per_complaint(cpu_before, cpu_seconds(platform["pid"]), len(api["sent_at"]))
             delivered = len(list(inbox.glob("*.json")))
-            sms_log = var / "outbox" / "sms.jsonl"
-            while time.monotonic() - started < 300 and (not sms_log.exists() or
-                                                         len(sms_log.read_text("utf-8").splitlines()) < expected):
-                time.sleep(0.2)
             whole = pipeline(api.pop("sent_at"), inbox, sms_log)
             baseline = load(f"http://127.0.0.1:{bare_port}/api/v1/complaints", args.requests, args.concurrency)
         finally:
@@ -236,12 +292,16 @@ def main():
               f"{figures['p99']:>9.1f}{figures['errors']:>8}")
     print(f"{'whole pipeline':<24}{whole['throughput']:>9.1f}{whole['p50']:>9.1f}{whole['p95']:>9.1f}"
           f"{whole['p99']:>9.1f}   (HTTP call to ministry inbox + SMS recorded, {whole['complete']} complete)")
-    print(f"\nall {delivered}/{expected} complaints in the ministry inbox {drained:.1f} s after the last answer")
+    print(f"\nall {delivered}/{expected} complaints in the ministry inbox and their SMS recorded "
+          f"{drain:.1f} s after the last answer")
+    print(f"CPU per complaint, ms: {sum(cpu.values()):.1f} in all: "
+          + ", ".join(f"{name} {milliseconds:.1f}" for name, milliseconds in cpu.items()))
     threads = int(env["GATEWAY_WORKERS"]) * int(env["GATEWAY_THREADS"])
     print(f"broker connections on the vhost: {connections_before} before the run, {connections_after} after "
           f"{args.requests} requests (the gateway opens at most one RPC proxy per thread: {threads})")
     baseline.pop("sent_at")
-    print(json.dumps({"gateway": api, "bare_flask": baseline, "pipeline": whole, "drain_seconds": drained,
+    print(json.dumps({"gateway": api, "bare_flask": baseline, "pipeline": whole, "drain_seconds": drain,
+                      "cpu_ms_per_complaint": cpu,
                       "delivered": delivered, "connections_before": connections_before,
                       "connections_after": connections_after}))
 

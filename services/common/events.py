@@ -229,16 +229,21 @@ def source_of(name: str) -> str:
     return EVENTS[name][0]
 
 
+# one instance per event: building a schema deep-copies its fields, and load/validate never
+# change the instance, so every greenthread shares it
+_SCHEMAS = {name: schema_class() for name, (_source, schema_class, _version) in EVENTS.items()}
+
+
 def make_event(name: str, data: dict, event_id: uuid.UUID | None = None) -> dict:
     """Build the JSON-ready payload of event `name`, refusing data that breaks its contract."""
-    _source, schema_class, version = EVENTS[name]
+    version = EVENTS[name][2]
     payload = {
         "event_id": str(event_id or uuid.uuid4()),
         "occurred_at": datetime.now(timezone.utc).isoformat(),
         "version": version,
         **data,
     }
-    errors = schema_class().validate(payload)
+    errors = _SCHEMAS[name].validate(payload)
     if errors:
         raise InvalidEvent(f"{name}: {errors}")
     return payload
@@ -247,6 +252,6 @@ def make_event(name: str, data: dict, event_id: uuid.UUID | None = None) -> dict
 def load_event(name: str, payload: dict) -> dict:
     """Validate a received payload; a consumer never acts on an event that breaks the contract."""
     try:
-        return EVENTS[name][1]().load(payload)
+        return _SCHEMAS[name].load(payload)
     except ValidationError as exc:
         raise InvalidEvent(f"{name}: {exc.messages}") from exc

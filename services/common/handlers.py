@@ -7,10 +7,10 @@ import random
 from collections import Counter
 
 import eventlet
+import sqlalchemy as sa
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common import config
 from services.common.amqp import BROKER_GONE
@@ -107,14 +107,21 @@ class ReliableEventHandler(EventHandler):
                   self._parking.name, exc_info[1])
 
 
+@functools.cache
+def _claim_statement(table: sa.Table) -> sa.TextClause:
+    """The same SQL on PostgreSQL and SQLite; a text, since SQLAlchemy 2.0 compiles an ON CONFLICT
+    insert construct again on every run and a text only once."""
+    return sa.text(f"INSERT INTO {table.name} (consumer, event_id, processed_at)"
+                   " VALUES (:consumer, :event_id, :processed_at) ON CONFLICT DO NOTHING"
+                   ).bindparams(sa.bindparam("processed_at", type_=table.c.processed_at.type))
+
+
 def _claim(session, processed_model, consumer: str, event_id: str) -> bool:
     """Write the processed-event row in the handler's transaction, one statement; False if the
     row is there already.  A concurrent delivery of the same event waits on the row's key until
     this transaction ends, then finds it (committed) or takes its place (rolled back)."""
-    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    claimed = session.execute(dialect_insert(processed_model.__table__)
-                              .values(consumer=consumer, event_id=event_id, processed_at=utcnow())
-                              .on_conflict_do_nothing())
+    claimed = session.execute(_claim_statement(processed_model.__table__),
+                              {"consumer": consumer, "event_id": event_id, "processed_at": utcnow()})
     return claimed.rowcount == 1
 
 

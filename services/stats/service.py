@@ -1,9 +1,11 @@
 """Stats' nameko entrypoints: record each event's fact, move the counters by what the fact
 changed (same transaction), answer with the statistics."""
-from sqlalchemy.dialects import postgresql, sqlite
+from types import SimpleNamespace
+
+import sqlalchemy as sa
 
 from services.common.amqp import rpc
-from services.common.db import Database
+from services.common.db import Database, utcnow
 from services.common.handlers import consumes
 from services.common.liveness import Liveness
 from services.common.logs import LogContext
@@ -11,7 +13,23 @@ from services.common.metrics import MetricsServer
 from services.stats import counters, domain, reports
 from services.stats.models import Base, ComplaintFact, ProcessedEvent, ProsecutionStep
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+FACTS = ComplaintFact.__table__
+# what an event may change in a complaint's facts (updated_at follows by itself)
+CHANGEABLE = tuple(column.name for column in FACTS.c if column.name not in ("tracking_number", "updated_at"))
+
+
+# Creates the complaint's facts at its first event, and locks and reads them, in one statement: the
+# update of nothing on conflict is what locks an existing row and has it returned.  The same SQL on
+# PostgreSQL and SQLite; a text, since SQLAlchemy 2.0 compiles an ON CONFLICT insert construct again
+# on every run and a text only once (the other columns have server defaults).
+LOCK_FACT = sa.text(
+    "INSERT INTO complaint_facts (tracking_number, status, updated_at)"
+    " VALUES (:tracking_number, :status, :updated_at)"
+    " ON CONFLICT (tracking_number) DO UPDATE SET tracking_number = excluded.tracking_number"
+    f" RETURNING {', '.join(column.name for column in FACTS.c)}"
+).bindparams(sa.bindparam("updated_at", type_=FACTS.c.updated_at.type)).columns(*FACTS.c)
+FIRST_STATUS = FACTS.c.status.default.arg
+UPDATE_FACT = FACTS.update().where(FACTS.c.tracking_number == sa.bindparam("fact_tracking_number"))
 
 
 class StatsService:
@@ -23,20 +41,24 @@ class StatsService:
     db = Database(Base.metadata)
 
     def _fact(self, tracking_number):
-        """The complaint's facts, created by whichever of its events comes first, and locked
-        so two events of one complaint handled at once apply one after the other."""
-        insert = _INSERT[self.db.bind.dialect.name]
-        self.db.execute(insert(ComplaintFact)
-                        .values(tracking_number=tracking_number)
-                        .on_conflict_do_nothing(index_elements=["tracking_number"]))
-        return self.db.get(ComplaintFact, tracking_number, with_for_update=True)
+        """The complaint's facts (a plain object with ComplaintFact's attributes), created by
+        whichever of its events comes first, and locked so two events of one complaint handled at
+        once apply one after the other."""
+        row = self.db.execute(LOCK_FACT, {"tracking_number": tracking_number, "status": FIRST_STATUS,
+                                          "updated_at": utcnow()}).one()
+        return SimpleNamespace(**row._mapping)
 
     def _record(self, rule, event):
-        """Apply a domain rule to the complaint's facts, and move the counters by what that changed."""
+        """Apply a domain rule to the complaint's facts, write them back if it changed them, and
+        move the counters by what that changed."""
         fact = self._fact(event["tracking_number"])
-        before = counters.of_complaint(fact)
+        before = {name: getattr(fact, name) for name in CHANGEABLE}
+        counted_before = counters.of_complaint(fact)
         rule(fact, event)
-        counters.add(self.db, counters.difference(before, counters.of_complaint(fact)))
+        after = {name: getattr(fact, name) for name in CHANGEABLE}
+        if after != before:
+            self.db.execute(UPDATE_FACT, {"fact_tracking_number": fact.tracking_number, **after})
+        counters.add(self.db, counters.difference(counted_before, counters.of_complaint(fact)))
 
     def _record_prosecution_step(self, event):
         """A forwarding counts at the office that declined the complaint, the other steps where
