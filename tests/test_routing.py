@@ -348,6 +348,10 @@ SAFI = {"code": "COMMUNE_SAFI", "name_ar": " جماعة آسفي ", "name_fr": "
 
 
 def test_an_added_administration_is_listed_and_gets_its_queue(routing, rabbit_config, amqp_uri):
+    # before it is added, a complaint for it goes to triage (routing must not remember that)
+    with entrypoint_waiter(routing, "on_transferred"):
+        event_dispatcher(rabbit_config)("intake", "complaint.transferred", transferred_event("COMMUNE_SAFI"))
+    assert wait_for(lambda: take(amqp_uri, topology.queue_name("TRIAGE")), message="triage")["triage"] is True
     with entrypoint_hook(routing, "add_administration") as add_administration:
         added = add_administration(SAFI)
     assert added == {**SAFI, "name_ar": "جماعة آسفي"}

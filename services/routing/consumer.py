@@ -67,6 +67,8 @@ class AdministrationConsumer:
         self.parameters = pika.URLParameters(amqp_uri)
         self.codes = sorted(codes)
         self.inbox = inbox
+        # built once, not per message (building one is not cheap); one per thread
+        self.schema = RoutedComplaint()
         self.prefetch = prefetch
         self.stopping = stopping or threading.Event()
         self.connection = None
@@ -123,8 +125,7 @@ class AdministrationConsumer:
         self.alive_at = time.time()
         bind("consumer")
         try:
-            complaint = RoutedComplaint().load(json.loads(body))
-            complaint = RoutedComplaint().dump(complaint)
+            complaint = self.schema.dump(self.schema.load(json.loads(body)))
         except (ValueError, ValidationError) as exc:
             # a message that breaks the contract will never succeed: dead-letter it for an operator
             log.error("rejecting malformed message on %s: %r", method.routing_key, exc)

@@ -4,7 +4,7 @@ import uuid
 from kombu import Connection, Exchange, Queue
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.common import config
@@ -79,6 +79,32 @@ class AdministrationQueues(DependencyProvider):
         return self
 
 
+class KnownAdministrations(DependencyProvider):
+    """The directory's codes found so far, so routing a complaint does not query the directory.
+
+    Safe without invalidation: an entry is never removed nor its code changed (the RPCs and the
+    import only add entries or update their other fields).  A code not found is looked up again
+    each time, since an import or another routing process may have added it meanwhile.
+    """
+
+    def setup(self):
+        self.codes = set()
+
+    def knows(self, session, code: str) -> bool:
+        if code not in self.codes and session.get(Administration, code) is not None:
+            self.codes.add(code)
+        return code in self.codes
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+# built once: a schema instance holds no state between dumps, and building one is not cheap
+ROUTED_COMPLAINT = RoutedComplaint()
+# Core, not an ORM object: routing never reads the row back, so the flush's bookkeeping is saved
+INSERT_DECISION = insert(RoutingDecision.__table__)
+
+
 class RoutingService:
     name = "routing"
     liveness = Liveness()  # LIVENESS_FILE: Kubernetes' probes read it
@@ -88,6 +114,7 @@ class RoutingService:
     db = Database(Base.metadata)
     outbox = OutboxRelay(Outbox)
     queues = AdministrationQueues()
+    directory = KnownAdministrations()
 
     @rpc
     def list_administrations(self):
@@ -157,13 +184,14 @@ class RoutingService:
         """Send `complaint` to the queue of the administration `event` names (or triage), record
         the decision and announce complaint.routed, all through the outbox in one transaction."""
         requested = event["administration_code"]
-        known = set(self.db.scalars(select(Administration.code).where(Administration.code == requested)))
+        known = {requested} if self.directory.knows(self.db, requested) else set()
         code, triage = domain.decide(requested, known)
         self.queues.ensure({code})
-        self.db.add(RoutingDecision(tracking_number=event["tracking_number"], reason=reason,
-                                    requested_code=requested, administration_code=code, triage=triage))
+        self.db.execute(INSERT_DECISION, {"tracking_number": event["tracking_number"], "reason": reason,
+                                          "requested_code": requested, "administration_code": code,
+                                          "triage": triage})
         # the event id makes the message id stable, so a redelivery is recognisable downstream
-        message = RoutedComplaint().dump({
+        message = ROUTED_COMPLAINT.dump({
             **complaint, "message_id": uuid.uuid5(uuid.NAMESPACE_URL, f"routed:{event['event_id']}"),
             "tracking_number": event["tracking_number"], "administration_code": code,
             "requested_administration_code": requested, "triage": triage,
