@@ -11,7 +11,6 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 
-from gateway.app import create_app
 from services.common.events import make_event
 from tests.conftest import wait_for
 from tests.factories import valid_submission
@@ -22,22 +21,10 @@ KNOWN_CODES = {"CNSS", "ONEE", "MIN_JUSTICE"}
 
 
 @pytest.fixture
-def make_office(intake, routing, rabbit_config, var_dir, database_url):
+def make_office(intake, routing, gateway_apps, database_url):
     """`make_office(**settings)`: a gateway app; every app of a test shares one accounts database."""
     accounts_url = database_url("gateway")
-    apps = []
-
-    def make(**overrides):
-        app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True,
-                          "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test-only-secret",
-                          "GATEWAY_DATABASE_URL": accounts_url, **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["complaint_desk"].pool.close()
-        app.extensions["accounts"].close()
+    return lambda **overrides: gateway_apps(GATEWAY_DATABASE_URL=accounts_url, **overrides)
 
 
 @pytest.fixture

@@ -32,6 +32,24 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def gateway_apps(rabbit_config, var_dir):
+    """`gateway_apps(**settings)`: a gateway app on this test's vhost (the tests' settings, then
+    `settings`); every app made is closed at the end of the test."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True, "WTF_CSRF_ENABLED": False,
+                          "SECRET_KEY": "test-only-secret", **overrides})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["complaint_desk"].pool.close()
+        app.extensions["accounts"].close()
+
+
 def complaints_in_intake(intake) -> list:
     return rows(intake.db_url, "select * from complaints")
 

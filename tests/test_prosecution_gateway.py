@@ -26,19 +26,8 @@ def gateway_db(database_url):
 
 
 @pytest.fixture
-def make_gateway(prosecution, rabbit_config, var_dir, gateway_db):
-    apps = []
-
-    def make(**overrides):
-        app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True, "WTF_CSRF_ENABLED": False,
-                          "SECRET_KEY": "test-only-secret", "GATEWAY_DATABASE_URL": gateway_db, **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["complaint_desk"].pool.close()
-        app.extensions["accounts"].close()
+def make_gateway(prosecution, gateway_apps, gateway_db):
+    return lambda **overrides: gateway_apps(GATEWAY_DATABASE_URL=gateway_db, **overrides)
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ import html
 import json
 import re
 
-import pytest
-
-from gateway.app import create_app, settings_from_environment
+from gateway.app import settings_from_environment
 from gateway.captcha import TEST_ANSWER
 from tests.backoffice_support import PASSWORD, add_account
 from tests.factories import valid_submission
@@ -25,23 +23,6 @@ OPEN311_FILING = {
 FILING_REFUSED_FR = "Trop de réclamations ont été déposées depuis votre connexion"
 
 
-@pytest.fixture
-def make_gateway(rabbit_config, var_dir):
-    """`make_gateway(**settings)`: a gateway app on the embedded default (its accounts in var/)."""
-    apps = []
-
-    def make(**overrides):
-        app = create_app({"AMQP_URI": rabbit_config["AMQP_URI"], "TESTING": True, "WTF_CSRF_ENABLED": False,
-                          "SECRET_KEY": "test-only-secret", **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["complaint_desk"].pool.close()
-        app.extensions["accounts"].close()
-
-
 def page(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
@@ -57,8 +38,8 @@ def prosecution_api_filing(client) -> dict:
     return {**filing(), "captcha": {"id": captcha["captcha_id"], "answer": TEST_ANSWER}}
 
 
-def test_filings_from_one_address_are_limited_across_every_channel(make_gateway, intake, routing, prosecution):
-    app = make_gateway(FILING_RATE_LIMIT="4 per hour", CAPTCHA_TEST_MODE=True)
+def test_filings_from_one_address_are_limited_across_every_channel(gateway_apps, intake, routing, prosecution):
+    app = gateway_apps(FILING_RATE_LIMIT="4 per hour", CAPTCHA_TEST_MODE=True)
     client = app.test_client()
     # a filing that is refused for its fields spends nothing
     assert client.post("/api/v1/complaints", json=valid_submission(subject="")).status_code == 400
@@ -103,21 +84,21 @@ def test_filings_from_one_address_are_limited_across_every_channel(make_gateway,
     assert len(complaints_in_intake(intake)) == 4
 
 
-def test_the_filing_limit_defaults_to_ten_an_hour_and_can_be_turned_off(make_gateway, intake, routing,
+def test_the_filing_limit_defaults_to_ten_an_hour_and_can_be_turned_off(gateway_apps, intake, routing,
                                                                         monkeypatch):
     monkeypatch.delenv("FILING_RATE_LIMIT", raising=False)
     assert settings_from_environment()["FILING_RATE_LIMIT"] == "10 per hour"
-    client = make_gateway(FILING_RATE_LIMIT="off").test_client()
+    client = gateway_apps(FILING_RATE_LIMIT="off").test_client()
     for _filing in range(3):
         assert client.post("/api/v1/complaints", json=valid_submission()).status_code == 201
-    client = make_gateway(FILING_RATE_LIMIT="2 per hour").test_client()
+    client = gateway_apps(FILING_RATE_LIMIT="2 per hour").test_client()
     for _filing in range(2):
         assert client.post("/api/v1/complaints", json=valid_submission()).status_code == 201
     assert client.post("/api/v1/complaints", json=valid_submission()).status_code == 429
 
 
-def test_open311_lookups_of_numbers_that_do_not_exist_count_as_failed_tracking(make_gateway, intake, routing):
-    client = make_gateway(TRACKING_RATE_LIMIT="3 per 10 minutes").test_client()
+def test_open311_lookups_of_numbers_that_do_not_exist_count_as_failed_tracking(gateway_apps, intake, routing):
+    client = gateway_apps(TRACKING_RATE_LIMIT="3 per 10 minutes").test_client()
     number = client.post("/api/v1/complaints", json=valid_submission()).get_json()["tracking_number"]
     for _lookup in range(5):  # numbers that exist cost nothing
         assert client.get(f"/open311/v2/requests/{number}.json").status_code == 200
@@ -137,8 +118,8 @@ def test_open311_lookups_of_numbers_that_do_not_exist_count_as_failed_tracking(m
     assert client.get(f"/open311/v2/requests/{number}.json", environ_base=OTHER_ADDRESS).status_code == 200
 
 
-def test_failed_sign_ins_are_refused_past_the_limit_until_a_success_or_the_window(make_gateway):
-    app = make_gateway(LOGIN_RATE_LIMIT="3 per 15 minutes")
+def test_failed_sign_ins_are_refused_past_the_limit_until_a_success_or_the_window(gateway_apps):
+    app = gateway_apps(LOGIN_RATE_LIMIT="3 per 15 minutes")
     add_account(app, "agent.cnss", "agent", "CNSS")
     client = app.test_client()
 
@@ -157,10 +138,10 @@ def test_failed_sign_ins_are_refused_past_the_limit_until_a_success_or_the_windo
 
 
 def test_failed_sign_ins_from_one_address_are_refused_past_the_address_limit_whatever_the_usernames(
-        make_gateway, monkeypatch):
+        gateway_apps, monkeypatch):
     monkeypatch.delenv("LOGIN_ADDRESS_RATE_LIMIT", raising=False)
     assert settings_from_environment()["LOGIN_ADDRESS_RATE_LIMIT"] == "30 per 15 minutes"
-    app = make_gateway(LOGIN_RATE_LIMIT="3 per 15 minutes", LOGIN_ADDRESS_RATE_LIMIT="4 per 15 minutes")
+    app = gateway_apps(LOGIN_RATE_LIMIT="3 per 15 minutes", LOGIN_ADDRESS_RATE_LIMIT="4 per 15 minutes")
     add_account(app, "agent.cnss", "agent", "CNSS")
     add_account(app, "agent.onee", "agent", "ONEE")
     client = app.test_client()
