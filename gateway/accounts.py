@@ -6,11 +6,9 @@ the API show them through gateway.errors like any other.
 """
 import argparse
 import hashlib
-import math
 import re
 import secrets
 import sys
-import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.models import ADMINISTRATION_ROLES, PROSECUTION_ROLES, ROLES, Agent, ApiToken, Base
+from gateway.ratelimit import seconds_to_retry
 from services.common import config
 from services.common.db import make_engine, migrate, utcnow
 from services.common.errors import ValidationFailed
@@ -276,8 +275,7 @@ class LoginThrottle:
 
     def seconds_to_wait(self, username: str, address: str) -> int:
         """Until the oldest failure of every full count ages out, which lets one more attempt in."""
-        waits = [min(max(1, math.ceil(self.strategy.get_window_stats(limit, *key).reset_time - time.time())),
-                     limit.get_expiry())
+        waits = [seconds_to_retry(self.strategy.get_window_stats(limit, *key).reset_time, limit)
                  for limit, key in self._full(username, address)]
         return max(waits, default=1)  # default: the count aged out since blocked() said so
 

@@ -15,7 +15,8 @@ from gateway.rpc import CachedCall, RpcPool
 from gateway.uploads import discard, read_uploads, store_uploads
 from services.common.errors import NotFound, ValidationFailed
 from services.common.logs import bind_tracking_number
-from services.prosecution.schemas import ComplaintFiling, load
+from services.common.schemas import load
+from services.prosecution.schemas import ComplaintFiling
 
 TRUE = ("1", "true", "yes", "on")
 

@@ -63,6 +63,12 @@ def is_filing_refusal(exc: RateLimitExceeded) -> bool:
     return exc.limit.scope == FILING_SCOPE
 
 
+def seconds_to_retry(reset_at: float, limit) -> int:
+    """Retry-After for a full count that resets at `reset_at` (epoch seconds): at least 1, and
+    never past the limit's window (`reset_at` is rounded up)."""
+    return min(max(1, math.ceil(reset_at - time.time())), limit.get_expiry())
+
+
 def _limit(setting: str) -> str:
     """A limit setting as Flask-Limiter takes it: `off` (or nothing) is no limit at all."""
     return "" if setting.strip().lower() in ("", NO_LIMIT) else setting
@@ -85,8 +91,7 @@ def init_rate_limits(app) -> Limiter:
     def say_when_to_retry(response):
         refused = limiter.current_limit
         if response.status_code == 429 and refused is not None and refused.breached:
-            seconds = math.ceil(refused.reset_at - time.time())  # reset_at is rounded: never past the window
-            response.headers["Retry-After"] = str(min(max(1, seconds), refused.limit.get_expiry()))
+            response.headers["Retry-After"] = str(seconds_to_retry(refused.reset_at, refused.limit))
         return response
 
     return limiter

@@ -8,6 +8,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.common.errors import TransitionRefused
+from services.common.schemas import load
 from services.prosecution import domain, schemas
 from services.prosecution.directory import SHIPPED, entry_errors, read_entries
 
@@ -201,7 +202,7 @@ def filing(**overrides):
 
 
 def test_a_valid_filing_is_cleaned():
-    data = schemas.load(schemas.ComplaintFiling, filing())
+    data = load(schemas.ComplaintFiling, filing())
     assert data["complainant"]["phone"] == "+212612345678"
     assert data["complainant"]["id_number"] == "BK123456"
     assert data["facts_date"] == date(2026, 3, 1)
@@ -225,7 +226,7 @@ def test_a_valid_filing_is_cleaned():
 ])
 def test_a_wrong_field_is_named(change, field, code):
     with pytest.raises(ValidationError) as error:
-        schemas.load(schemas.ComplaintFiling, filing(**change))
+        load(schemas.ComplaintFiling, filing(**change))
     assert code in error.value.messages[field]
 
 

@@ -5,9 +5,8 @@ from marshmallow import (Schema, ValidationError, fields, post_dump, post_load, 
                          validates_schema)
 
 from services.common.regions import region_codes
-# AttachmentFile, AttachmentSchema and load too: intake's service takes them from here
-from services.common.schemas import (CODES, AttachmentFile, AttachmentSchema, ComplainantBase, StrippedSchema,
-                                     attachment_list, id_number_field, load, optional_email_field)
+from services.common.schemas import (CODES, ComplainantBase, StrippedSchema, attachment_list, id_number_field, load,
+                                     optional_email_field)
 from services.intake import domain
 
 

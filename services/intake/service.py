@@ -16,16 +16,16 @@ from services.common.liveness import Liveness
 from services.common.logs import LogContext, bind_tracking_number
 from services.common.metrics import MetricsServer, inc_after_commit
 from services.common.outbox import Outbox as OutboxRelay, add_event
+from services.common.schemas import AttachmentFile, AttachmentSchema, load
 from services.intake import domain
 from services.intake.metrics import COMPLAINTS_ANSWERED, COMPLAINTS_FILED, COMPLAINTS_OVERDUE
 from services.intake.models import (AccessLogEntry, Attachment, Base, Complaint, Message, Note,
                                     Outbox, ProcessedEvent, TimelineEntry)
-from services.intake.schemas import (AccessLogView, ActorSchema, AgentView, AnswerSchema,
-                                     AttachmentFile, AttachmentReceipt, AttachmentSchema,
+from services.intake.schemas import (AccessLogView, ActorSchema, AgentView, AnswerSchema, AttachmentReceipt,
                                      CitizenMessage, CloseSchema, ComplaintSummary, InboxFilters,
                                      InformationRequest, NoteSchema, PublicRequestFilters,
                                      PublicRequestView, RatingSchema, ReopenSchema, TrackingView,
-                                     TransferSchema, load, load_submission)
+                                     TransferSchema, load_submission)
 
 STEP_ERRORS = (ValidationFailed, NotFound, TransitionRefused)
 DEADLINE_BATCH = 500

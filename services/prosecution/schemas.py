@@ -6,9 +6,8 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates, validates_schema
 
-# AttachmentFile and load too: the prosecution's service and the gateway take them from here
-from services.common.schemas import (CODES, AttachmentFile, AttachmentSchema, ComplainantBase, StrippedSchema,
-                                     attachment_list, id_number_field, load, optional_email_field)
+from services.common.schemas import (CODES, AttachmentSchema, ComplainantBase, StrippedSchema, attachment_list,
+                                     id_number_field, optional_email_field)
 from services.prosecution import domain
 
 DATE_CODES = {**CODES, "invalid": "invalid_date"}

@@ -23,14 +23,14 @@ from services.common.logs import LogContext, bind_tracking_number
 from services.common.metrics import MetricsServer
 from services.common.outbox import Outbox as OutboxRelay, add_event
 from services.common.phones import normalize_phone
+from services.common.schemas import AttachmentFile, load
 from services.prosecution import domain
 from services.prosecution.directory import load_shipped
 from services.prosecution.models import (AccessLogEntry, Accused, Attachment, Base, Complaint, Court,
                                          Outbox, TimelineEntry)
-from services.prosecution.schemas import (ACTION_SCHEMAS, AccessLogView, ActorSchema, AttachmentFile,
-                                          ComplaintFiling, ComplaintSummary, CourtView, DocumentsSchema,
-                                          InboxFilters, StaffView, TrackingView, UnsealRequest, identity,
-                                          load)
+from services.prosecution.schemas import (ACTION_SCHEMAS, AccessLogView, ActorSchema, ComplaintFiling,
+                                          ComplaintSummary, CourtView, DocumentsSchema, InboxFilters, StaffView,
+                                          TrackingView, UnsealRequest, identity)
 
 STEP_ERRORS = (ValidationFailed, NotFound, TransitionRefused)
 
