@@ -5,9 +5,12 @@ Prints throughput and p50/p95/p99 latency for both; for the whole pipeline (from
 call to the complaint in the ministry consumer's inbox and the citizen's SMS recorded) the
 p50/p95/p99 latency and the throughput; the CPU time each process of the platform spent per
 complaint while the measured requests went through the whole pipeline (utime + stime from
-/proc; PostgreSQL and RabbitMQ not counted), the steady figure on a machine shared with other
-work; and the broker connections before and after (the gateway must reuse its RPC connections,
-not open one per request).
+/proc), the steady figure on a machine shared with other work; the same for this machine's
+PostgreSQL and RabbitMQ, for the benchmark's own clients and for the whole machine (busy time
+of all cores from /proc/stat), which bounds the rate the machine can carry at all; with
+--postgres, the transactions each service's database committed per complaint; and the broker
+connections before and after (the gateway must reuse its RPC connections, not open one per
+request).
 
     make bench                      # or: .venv/bin/python bench/submit_complaints.py -n 400 -c 16 [--postgres]
 """
@@ -197,6 +200,45 @@ def cpu_per_complaint(before: dict, after: dict, complaints: int) -> dict:
     return dict(sorted(spent.items(), key=lambda item: -item[1]))
 
 
+SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}
+
+
+def server_cpu_seconds() -> dict:
+    """CPU seconds used so far by this machine's PostgreSQL and RabbitMQ processes, by pid
+    (a PostgreSQL backend that starts and ends between two readings is not counted)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command, fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        name = SERVERS.get(command.split("(", 1)[1])
+        if name:
+            fields = fields.split()
+            used[int(stat.parent.name)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+    return used
+
+
+def transactions_committed(server_url: str | None, prefix: str) -> dict:
+    """Transactions committed so far in each service's database (named `prefix`_service)."""
+    if not server_url:
+        return {}
+    import psycopg2
+    prefix = prefix.replace("-", "_") + "_"
+    with psycopg2.connect(server_url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT datname, xact_commit FROM pg_stat_database WHERE starts_with(datname, %s)",
+                       (prefix,))
+        return {name.removeprefix(prefix): (name, committed) for name, committed in cursor.fetchall()}
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of this machine spent busy (not idle, not waiting) since boot."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def drained(inbox: Path, sms_log: Path, expected: int, timeout: float = 300) -> float:
     """Seconds until `expected` complaints are in the inbox with their SMS recorded."""
     started = time.monotonic()
@@ -270,12 +312,22 @@ def main():
             inbox, sms_log = var / "inbox" / "CNSS", var / "outbox" / "sms.jsonl"
             drained(inbox, sms_log, len(warm_up["sent_at"]))  # so the CPU measured is the run's alone
             connections_before = broker_connections(vhost)
-            cpu_before = cpu_seconds(platform["pid"])
+            cpu_before, servers_before = cpu_seconds(platform["pid"]), server_cpu_seconds()
+            busy_before, load_generator_before = machine_busy_seconds(), sum(os.times()[:2])
+            commits_before = transactions_committed(args.postgres, vhost)
             api = load(url, args.requests, args.concurrency)
             connections_after = broker_connections(vhost)
             expected = len(warm_up["sent_at"]) + len(api["sent_at"])  # those that were filed
             drain = drained(inbox, sms_log, expected)
-            cpu = cpu_per_complaint(cpu_before, cpu_seconds(platform["pid"]), len(api["sent_at"]))
+            filed = len(api["sent_at"])
+            cpu = cpu_per_complaint(cpu_before, cpu_seconds(platform["pid"]), filed)
+            servers = cpu_per_complaint(servers_before, server_cpu_seconds(), filed)
+            machine = (machine_busy_seconds() - busy_before) * 1000 / filed
+            load_generator = (sum(os.times()[:2]) - load_generator_before) * 1000 / filed
+            # statistics reach pg_stat_database up to half a second late
+            time.sleep(1)
+            commits = {service: (committed - commits_before[service][1]) / filed for service, (_name, committed)
+                       in transactions_committed(args.postgres, vhost).items()}
             delivered = len(list(inbox.glob("*.json")))
             whole = pipeline(api.pop("sent_at"), inbox, sms_log)
             baseline = load(f"http://127.0.0.1:{bare_port}/api/v1/complaints", args.requests, args.concurrency)
@@ -296,12 +348,21 @@ def main():
           f"{drain:.1f} s after the last answer")
     print(f"CPU per complaint, ms: {sum(cpu.values()):.1f} in all: "
           + ", ".join(f"{name} {milliseconds:.1f}" for name, milliseconds in cpu.items()))
+    print(f"CPU per complaint, ms, outside the platform: " + ", ".join(
+        f"{name} {milliseconds:.1f}" for name, milliseconds in servers.items())
+        + f", this benchmark's clients {load_generator:.1f}; the whole machine {machine:.1f} "
+        f"(at most {os.cpu_count() * 1000 / machine:.0f} complaints/s on its {os.cpu_count()} cores)")
+    if args.postgres:
+        print(f"PostgreSQL transactions committed per complaint: {sum(commits.values()):.1f}: "
+              + ", ".join(f"{service} {count:.1f}" for service, count in commits.items()))
     threads = int(env["GATEWAY_WORKERS"]) * int(env["GATEWAY_THREADS"])
     print(f"broker connections on the vhost: {connections_before} before the run, {connections_after} after "
           f"{args.requests} requests (the gateway opens at most one RPC proxy per thread: {threads})")
     baseline.pop("sent_at")
     print(json.dumps({"gateway": api, "bare_flask": baseline, "pipeline": whole, "drain_seconds": drain,
-                      "cpu_ms_per_complaint": cpu,
+                      "cpu_ms_per_complaint": cpu, "server_cpu_ms_per_complaint": servers,
+                      "load_generator_cpu_ms_per_complaint": load_generator,
+                      "machine_cpu_ms_per_complaint": machine, "transactions_per_complaint": commits,
                       "delivered": delivered, "connections_before": connections_before,
                       "connections_after": connections_after}))
 
