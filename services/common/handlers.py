@@ -1,20 +1,24 @@
 """How a service consumes an event: validated against its contract, handled once, retried
 with backoff when the handler fails, and parked in a dead-letter queue rather than dropped.
+Where a handler allows it, the events that arrive together are handled in one transaction.
 """
 import functools
 import logging
 import random
 from collections import Counter
+from functools import partial
 
 import eventlet
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 
 from services.common import config
 from services.common.amqp import BROKER_GONE
 from services.common.db import utcnow
+from services.common.logs import bind_tracking_number
 from services.common.events import InvalidEvent, load_event, source_of
 from services.common.metrics import (BROKER_QUEUES, DEAD_LETTERS, EVENT_LAG_SECONDS, EVENT_RETRIES,
                                      EVENTS_PARKED, metrics_port)
@@ -107,6 +111,52 @@ class ReliableEventHandler(EventHandler):
                   self._parking.name, exc_info[1])
 
 
+class BatchedEventHandler(ReliableEventHandler):
+    """Hands its method, as one list, every event of its queue that has arrived by the time the
+    service's consumer has read what the broker sent (at most the prefetch, MAX_WORKERS): one
+    worker, one transaction and one outbox relay for the lot instead of one each.  A lone event
+    goes the ordinary way.  If the lot fails, each of its events goes again on its own, with
+    ReliableEventHandler's retries and parking: one bad event holds back none of the others.
+    Nothing is acked before the lot's commit."""
+
+    def setup(self):
+        super().setup()
+        self._arrived = []
+
+    def handle_message(self, body, message):
+        self._arrived.append((body, message))
+        if len(self._arrived) == 1:
+            # runs once the consumer's greenthread waits on the socket, i.e. has read all that came
+            eventlet.spawn_n(self._hand_over)
+
+    def _hand_over(self):
+        arrived, self._arrived = self._arrived, []
+        if len(arrived) == 1:
+            super().handle_message(*arrived[0])
+            return
+        try:
+            self.container.spawn_worker(self, ([body for body, _message in arrived],), {}, context_data={},
+                                        handle_result=partial(self._handle_lot_result, arrived))
+        except ContainerBeingKilled:
+            for _body, message in arrived:
+                self.queue_consumer.requeue_message(message)
+
+    def _handle_lot_result(self, arrived, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            for _body, message in arrived:
+                self.handle_message_processed(message)
+        else:
+            log.warning("%s failed on %s %s events handled together; each goes again alone: %r",
+                        self.method_name, len(arrived), self.event_type, exc_info[1])
+            # from a greenthread of its own: this worker still holds its place in the pool
+            eventlet.spawn_n(self._one_by_one, arrived)
+        return result, exc_info
+
+    def _one_by_one(self, arrived):
+        for body, message in arrived:
+            super().handle_message(body, message)
+
+
 @functools.cache
 def _claim_statement(table: sa.Table) -> sa.TextClause:
     """The same SQL on PostgreSQL and SQLite; a text, since SQLAlchemy 2.0 compiles an ON CONFLICT
@@ -125,29 +175,42 @@ def _claim(session, processed_model, consumer: str, event_id: str) -> bool:
     return claimed.rowcount == 1
 
 
-def consumes(event_name: str, processed_model):
+def consumes(event_name: str, processed_model, together: bool = False):
     """Decorate `method(self, event)` to handle `event_name` exactly once.
 
     The service must have `db` (a Database session).  The processed-event row is written
     in the handler's own transaction, so a redelivered event finds it and changes nothing;
     the message is acked only after that commit.  What the handler staged in the service's
     `outbox` is relayed straight after the commit.
+
+    With `together`, the events that arrive together are handled in one transaction
+    (BatchedEventHandler): only for a method that neither commits nor calls anything outside
+    the service's database.  They are taken in the order of their tracking numbers, so that two
+    such transactions lock complaints in the same order.
     """
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, payload):
-            event = load_event(event_name, payload)
+            # a list is the events of a BatchedEventHandler
+            events = [load_event(event_name, each) for each in payload] if isinstance(payload, list) \
+                else [load_event(event_name, payload)]
+            if len(events) > 1:
+                events.sort(key=lambda event: str(event.get("tracking_number") or event.get("tracking_code")))
             session = self.db
             consumer = f"{self.name}.{method.__name__}"
-            if not _claim(session, processed_model, consumer, str(event["event_id"])):
-                return  # handled before (this is a redelivery)
-            lag = (utcnow() - event["occurred_at"]).total_seconds()
-            EVENT_LAG_SECONDS.labels(self.name, event_name).observe(max(0.0, lag))
-            method(self, event)
+            for event in events:
+                if not _claim(session, processed_model, consumer, str(event["event_id"])):
+                    continue  # handled before (this is a redelivery)
+                lag = (utcnow() - event["occurred_at"]).total_seconds()
+                EVENT_LAG_SECONDS.labels(self.name, event_name).observe(max(0.0, lag))
+                if len(events) > 1:
+                    bind_tracking_number(event.get("tracking_number") or event.get("tracking_code"))
+                method(self, event)
             session.commit()
             if staged_messages(session):
                 self.outbox.relay_pending()
 
-        return ReliableEventHandler.decorator(source_of(event_name), event_name)(wrapper)
+        handler = BatchedEventHandler if together else ReliableEventHandler
+        return handler.decorator(source_of(event_name), event_name)(wrapper)
 
     return decorator

@@ -255,8 +255,17 @@ class LogContext(DependencyProvider):
             return  # every second: nothing to say while it works
         level = logging.ERROR if result_of == "error" else logging.INFO
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
-        log.log(level, "%s.%s %s in %.1f ms", worker_ctx.service_name, worker_ctx.entrypoint.method_name,
-                result_of, elapsed)
+        lot = worker_ctx.args[0] if worker_ctx.args and isinstance(worker_ctx.args[0], list) else None
+        if lot is None:
+            log.log(level, "%s.%s %s in %.1f ms", worker_ctx.service_name, worker_ctx.entrypoint.method_name,
+                    result_of, elapsed)
+            return
+        # events handled together (services/common/handlers.py): still a line per event, with its id
+        for event in lot:
+            found = next((event[name] for name in _ARGUMENTS if isinstance(event, dict) and event.get(name)), None)
+            _tracking_number.set(found if isinstance(found, str) and _CODE_LIKE.match(found) else None)
+            log.log(level, "%s.%s %s in %.1f ms, %s events together", worker_ctx.service_name,
+                    worker_ctx.entrypoint.method_name, result_of, elapsed, len(lot))
 
     def worker_teardown(self, worker_ctx):
         self._started.pop(worker_ctx, None)

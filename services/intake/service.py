@@ -578,7 +578,7 @@ class IntakeService:
             raise LookupError(f"no complaint {tracking_number}")  # retried, then parked
         return complaint
 
-    @consumes("complaint.routed", ProcessedEvent)
+    @consumes("complaint.routed", ProcessedEvent, together=True)
     def on_routed(self, event):
         complaint = self._routing_stage(event["tracking_number"])
         domain.routed(complaint, event["administration_code"], event["triage"])
@@ -586,14 +586,14 @@ class IntakeService:
                               at=event["occurred_at"],
                               detail={"administration_code": event["administration_code"]})
 
-    @consumes("complaint.delivered", ProcessedEvent)
+    @consumes("complaint.delivered", ProcessedEvent, together=True)
     def on_delivered(self, event):
         complaint = self._routing_stage(event["tracking_number"])
         domain.delivered(complaint, event["administration_code"], event["occurred_at"], self.settings)
         self._add_to_timeline(complaint, status="received", at=event["occurred_at"],
                               detail={"administration_code": event["administration_code"]})
 
-    @consumes("notification.sent", ProcessedEvent)
+    @consumes("notification.sent", ProcessedEvent, together=True)
     def on_notification_sent(self, event):
         # one INSERT finds the complaint by its number; with no such complaint, complaint_id is
         # NULL and the NOT NULL constraint fails the handler (retried, then parked)

@@ -166,16 +166,16 @@ class RoutingService:
         self.db.commit()
         return contacts
 
-    @consumes("complaint.submitted", ProcessedEvent)
+    @consumes("complaint.submitted", ProcessedEvent, together=True)
     def on_submitted(self, event):
         self._route(event, event, domain.SUBMITTED)
 
-    @consumes("complaint.transferred", ProcessedEvent)
+    @consumes("complaint.transferred", ProcessedEvent, together=True)
     def on_transferred(self, event):
         """To the administration the agent chose; a code the directory lacks goes to triage."""
         self._route(event, event["complaint"], domain.TRANSFERRED)
 
-    @consumes("complaint.reopened", ProcessedEvent)
+    @consumes("complaint.reopened", ProcessedEvent, together=True)
     def on_reopened(self, event):
         """Back to the administration that answered, marked with how often it was reopened."""
         self._route(event, event["complaint"], domain.REOPENED, reopen_count=event["reopen_count"])

@@ -126,9 +126,23 @@ def difference(before: dict, after: dict) -> dict:
     return {key: change for key, change in changes.items() if change}
 
 
+_PENDING = "counter changes"
+
+
 def add(session: Session, changes: dict) -> None:
-    """Add `changes` to the counters in the session's transaction.  Rows are written in key
-    order, so two transactions touching the same counters wait for each other, never deadlock."""
+    """Add `changes` to the counters in the session's transaction.  They are written together
+    just before it commits, in key order: after every complaint fact the transaction locks (the
+    events handled together lock theirs in tracking-number order), so two transactions touching
+    the same facts and counters wait for each other, never deadlock; and a counter that several
+    events of the transaction move is written once."""
+    pending = session.info.setdefault(_PENDING, defaultdict(int))
+    for key, change in changes.items():
+        pending[key] += change
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    changes = {key: change for key, change in session.info.pop(_PENDING, {}).items() if change}
     if not changes:
         return
     ordered = sorted(changes.items())
@@ -139,6 +153,11 @@ def add(session: Session, changes: dict) -> None:
     else:
         session.execute(ADD_ROW, [{"scope": scope, "breakdown": breakdown, "key": key, "figure": figure,
                                    "value": value} for (scope, breakdown, key, figure), value in ordered])
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous_transaction) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def rebuild(session: Session, batch: int = 10_000) -> int:

@@ -69,65 +69,65 @@ class StatsService:
         self.db.add(step)
         counters.add(self.db, counters.of_prosecution_step(step))
 
-    @consumes("complaint.submitted", ProcessedEvent)
+    @consumes("complaint.submitted", ProcessedEvent, together=True)
     def on_submitted(self, event):
         self._record(domain.record_submitted, event)
 
-    @consumes("complaint.routed", ProcessedEvent)
+    @consumes("complaint.routed", ProcessedEvent, together=True)
     def on_routed(self, event):
         self._record(domain.record_routed, event)
 
-    @consumes("complaint.delivered", ProcessedEvent)
+    @consumes("complaint.delivered", ProcessedEvent, together=True)
     def on_delivered(self, event):
         self._record(domain.record_delivered, event)
 
     # every lifecycle event has this consumer at least, so none waits unrouted in intake's outbox
 
-    @consumes("complaint.acknowledged", ProcessedEvent)
+    @consumes("complaint.acknowledged", ProcessedEvent, together=True)
     def on_acknowledged(self, event):
         self._record(domain.record_step, event)
 
-    @consumes("complaint.information_requested", ProcessedEvent)
+    @consumes("complaint.information_requested", ProcessedEvent, together=True)
     def on_information_requested(self, event):
         self._record(domain.record_step, event)
 
-    @consumes("complaint.citizen_replied", ProcessedEvent)
+    @consumes("complaint.citizen_replied", ProcessedEvent, together=True)
     def on_citizen_replied(self, event):
         self._record(domain.record_step, event)
 
-    @consumes("complaint.answered", ProcessedEvent)
+    @consumes("complaint.answered", ProcessedEvent, together=True)
     def on_answered(self, event):
         self._record(domain.record_answered, event)
 
-    @consumes("complaint.closed", ProcessedEvent)
+    @consumes("complaint.closed", ProcessedEvent, together=True)
     def on_closed(self, event):
         self._record(domain.record_closed, event)
 
-    @consumes("complaint.transferred", ProcessedEvent)
+    @consumes("complaint.transferred", ProcessedEvent, together=True)
     def on_transferred(self, event):
         self._record(domain.record_transferred, event)
 
-    @consumes("complaint.rated", ProcessedEvent)
+    @consumes("complaint.rated", ProcessedEvent, together=True)
     def on_rated(self, event):
         self._record(domain.record_rated, event)
 
-    @consumes("complaint.reopened", ProcessedEvent)
+    @consumes("complaint.reopened", ProcessedEvent, together=True)
     def on_reopened(self, event):
         self._record(domain.record_reopened, event)
 
-    @consumes("complaint.deadline_approaching", ProcessedEvent)
+    @consumes("complaint.deadline_approaching", ProcessedEvent, together=True)
     def on_deadline_approaching(self, event):
         self._record(domain.record_step, event)
 
-    @consumes("complaint.deadline_passed", ProcessedEvent)
+    @consumes("complaint.deadline_passed", ProcessedEvent, together=True)
     def on_deadline_passed(self, event):
         self._record(domain.record_deadline_passed, event)
 
-    @consumes("prosecution.complaint_registered", ProcessedEvent)
+    @consumes("prosecution.complaint_registered", ProcessedEvent, together=True)
     def on_prosecution_complaint_registered(self, event):
         self._record_prosecution_step(event)
 
-    @consumes("prosecution.step_recorded", ProcessedEvent)
+    @consumes("prosecution.step_recorded", ProcessedEvent, together=True)
     def on_prosecution_step_recorded(self, event):
         self._record_prosecution_step(event)
 
