@@ -6,7 +6,6 @@ import functools
 import logging
 import random
 from collections import Counter
-from functools import partial
 
 import eventlet
 import sqlalchemy as sa
@@ -18,8 +17,8 @@ from nameko.exceptions import ContainerBeingKilled
 from services.common import config
 from services.common.amqp import BROKER_GONE
 from services.common.db import utcnow
-from services.common.logs import bind_tracking_number
 from services.common.events import InvalidEvent, load_event, source_of
+from services.common.logs import bind_tracking_number
 from services.common.metrics import (BROKER_QUEUES, DEAD_LETTERS, EVENT_LAG_SECONDS, EVENT_RETRIES,
                                      EVENTS_PARKED, metrics_port)
 from services.common.outbox import staged_messages
@@ -136,7 +135,7 @@ class BatchedEventHandler(ReliableEventHandler):
             return
         try:
             self.container.spawn_worker(self, ([body for body, _message in arrived],), {}, context_data={},
-                                        handle_result=partial(self._handle_lot_result, arrived))
+                                        handle_result=functools.partial(self._handle_lot_result, arrived))
         except ContainerBeingKilled:
             for _body, message in arrived:
                 self.queue_consumer.requeue_message(message)
