@@ -18,7 +18,7 @@ from services.common import config
 from services.common.amqp import BROKER_GONE
 from services.common.db import utcnow
 from services.common.events import InvalidEvent, load_event, source_of
-from services.common.logs import bind_tracking_number
+from services.common.logs import bind_tracking_number, event_tracking_number
 from services.common.metrics import (BROKER_QUEUES, DEAD_LETTERS, EVENT_LAG_SECONDS, EVENT_RETRIES,
                                      EVENTS_PARKED, metrics_port)
 from services.common.outbox import staged_messages
@@ -194,7 +194,7 @@ def consumes(event_name: str, processed_model, together: bool = False):
             events = [load_event(event_name, each) for each in payload] if isinstance(payload, list) \
                 else [load_event(event_name, payload)]
             if len(events) > 1:
-                events.sort(key=lambda event: str(event.get("tracking_number") or event.get("tracking_code")))
+                events.sort(key=lambda event: str(event_tracking_number(event)))
             session = self.db
             consumer = f"{self.name}.{method.__name__}"
             for event in events:
@@ -203,7 +203,7 @@ def consumes(event_name: str, processed_model, together: bool = False):
                 lag = (utcnow() - event["occurred_at"]).total_seconds()
                 EVENT_LAG_SECONDS.labels(self.name, event_name).observe(max(0.0, lag))
                 if len(events) > 1:
-                    bind_tracking_number(event.get("tracking_number") or event.get("tracking_code"))
+                    bind_tracking_number(event_tracking_number(event))
                 method(self, event)
             session.commit()
             if staged_messages(session):

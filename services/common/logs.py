@@ -198,6 +198,13 @@ def outcome(worker_ctx, exc_info) -> str:
 
 
 _ARGUMENTS = ("tracking_number", "tracking_code")
+
+
+def event_tracking_number(event) -> str | None:
+    """The tracking number (or prosecution tracking code) an event names, as it is written."""
+    if not isinstance(event, dict):
+        return None
+    return next((event[name] for name in _ARGUMENTS if event.get(name)), None)
 _signatures = {}
 
 
@@ -230,18 +237,17 @@ class LogContext(DependencyProvider):
 
     def _tracking_number(self, worker_ctx):
         entrypoint = worker_ctx.entrypoint
-        found = None
         if isinstance(entrypoint, EventHandler):
-            event = worker_ctx.args[0] if worker_ctx.args else None
-            if isinstance(event, dict):
-                found = next((event[name] for name in _ARGUMENTS if event.get(name)), None)
-        else:
-            try:
-                arguments = _signature(type(worker_ctx.service), entrypoint.method_name).bind(
-                    None, *worker_ctx.args, **worker_ctx.kwargs).arguments
-            except TypeError:  # called with the wrong arguments: nameko answers that itself
-                return None
-            found = next((arguments[name] for name in _ARGUMENTS if arguments.get(name)), None)
+            return self._canonical(event_tracking_number(worker_ctx.args[0] if worker_ctx.args else None))
+        try:
+            arguments = _signature(type(worker_ctx.service), entrypoint.method_name).bind(
+                None, *worker_ctx.args, **worker_ctx.kwargs).arguments
+        except TypeError:  # called with the wrong arguments: nameko answers that itself
+            return None
+        return self._canonical(next((arguments[name] for name in _ARGUMENTS if arguments.get(name)), None))
+
+    def _canonical(self, found):
+        """The canonical number of what was found, or None if it is not one."""
         if not isinstance(found, str):
             return None
         if self.normalize is not None:
@@ -262,8 +268,7 @@ class LogContext(DependencyProvider):
             return
         # events handled together (services/common/handlers.py): still a line per event, with its id
         for event in lot:
-            found = next((event[name] for name in _ARGUMENTS if isinstance(event, dict) and event.get(name)), None)
-            _tracking_number.set(found if isinstance(found, str) and _CODE_LIKE.match(found) else None)
+            _tracking_number.set(self._canonical(event_tracking_number(event)))
             log.log(level, "%s.%s %s in %.1f ms, %s events together", worker_ctx.service_name,
                     worker_ctx.entrypoint.method_name, result_of, elapsed, len(lot))
 
